@@ -1,0 +1,55 @@
+/**
+ * Every error the API can answer with, defined once: a stable machine-readable code, an HTTP
+ * status and a sentence for people. Routes throw `ApiError`; one handler turns it into
+ * `{code, detail}` (the Svix error shape).
+ */
+export const ERRORS = {
+  unauthorized: { status: 401, detail: 'Missing or invalid authentication token.' },
+  forbidden: { status: 403, detail: 'This token may not perform this operation.' },
+  not_found: { status: 404, detail: 'The requested resource was not found.' },
+  app_not_found: { status: 404, detail: 'Application not found.' },
+  endpoint_not_found: { status: 404, detail: 'Endpoint not found.' },
+  message_not_found: { status: 404, detail: 'Message not found.' },
+  attempt_not_found: { status: 404, detail: 'Message attempt not found.' },
+  event_type_not_found: { status: 404, detail: 'Event type not found.' },
+  conflict: { status: 409, detail: 'A resource with this identifier already exists.' },
+  idempotency_conflict: {
+    status: 409,
+    detail: 'A request with this Idempotency-Key is still being processed.',
+  },
+  payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
+  unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
+  invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },
+  validation: { status: 422, detail: 'The request is invalid.' },
+  invalid_url: { status: 422, detail: 'The endpoint URL must be an absolute http(s) URL.' },
+  url_not_allowed: {
+    status: 422,
+    detail: 'The endpoint URL points to a private, loopback or otherwise reserved address.',
+  },
+  invalid_secret: {
+    status: 422,
+    detail: 'The secret must be base64 of 24 to 64 bytes, optionally prefixed with whsec_.',
+  },
+  reserved_header: { status: 422, detail: 'This header is set by Hookgate and cannot be overridden.' },
+  invalid_header: { status: 422, detail: 'Header names must be tokens and values may not contain CR or LF.' },
+  internal: { status: 500, detail: 'Internal server error.' },
+} as const satisfies Record<string, { status: number; detail: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    detail?: string,
+  ) {
+    super(detail ?? ERRORS[code].detail);
+    this.status = ERRORS[code].status;
+  }
+}
+
+/** Normalises anything thrown into an Error, so callers can log and branch on one type. */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}

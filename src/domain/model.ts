@@ -1,0 +1,104 @@
+/**
+ * The records Hookgate keeps, in domain words. Times are epoch milliseconds; JSON payloads are
+ * kept as the exact text that is signed and sent.
+ */
+export type Metadata = Record<string, string>;
+
+export interface App {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: Metadata;
+  rateLimit: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  schemas: Record<string, unknown> | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A signing secret; the current one has no expiry, rotated-out ones co-sign until `expiresAt`. */
+export interface EndpointSecret {
+  key: string;
+  expiresAt: number | null;
+}
+
+export interface Endpoint {
+  id: string;
+  appId: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: boolean;
+  /** null: every event type. */
+  eventTypes: string[] | null;
+  /** null: every channel. */
+  channels: string[] | null;
+  metadata: Metadata;
+  /** Messages per second; null: unlimited. */
+  rateLimit: number | null;
+  headers: Record<string, string>;
+  /** Current secret first, then rotated-out secrets still inside their grace period. */
+  secrets: EndpointSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: string;
+  appId: string;
+  eventType: string;
+  eventId: string | null;
+  /** The JSON text of the payload, exactly as signed and sent. */
+  payload: string;
+  channels: string[] | null;
+  createdAt: number;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'cancelled';
+
+/** Svix's MessageStatus: the numbers on the wire. */
+export const MESSAGE_STATUS = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+export type MessageStatusText = keyof typeof MESSAGE_STATUS;
+
+export type AttemptTrigger = 'scheduled' | 'manual';
+
+export interface Attempt {
+  id: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  url: string;
+  /** 0 when no HTTP response arrived (network error, timeout, refused by the SSRF guard). */
+  responseStatusCode: number;
+  /** The response body up to a bound, or the network error's description. */
+  response: string;
+  durationMs: number;
+  succeeded: boolean;
+  trigger: AttemptTrigger;
+  createdAt: number;
+}
+
+/** One message bound for one endpoint, as listed per message ("attempted destinations"). */
+export interface DeliveryView {
+  msgId: string;
+  endpointId: string;
+  status: MessageStatusText;
+  nextAttemptAt: number | null;
+}
+
+export interface EndpointStats {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+  canceled: number;
+}

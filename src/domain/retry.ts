@@ -1,0 +1,64 @@
+/**
+ * Retry policy: pure functions of the attempt number and the receiver's answer.
+ *
+ * Following Svix, the schedule lists the delays *between* attempts after the first, immediate
+ * one: `[5, 300, 1800, …]` means attempt 1 now, attempt 2 five seconds after attempt 1 failed,
+ * and so on; when the list is used up the delivery fails.
+ */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/** Jitter spreads retries of a burst of failures so a recovering receiver is not stampeded. */
+export const JITTER_FRACTION = 0.2;
+
+/** Longest wait a `Retry-After` header can impose: beyond it we keep our own schedule's pace. */
+export const MAX_RETRY_AFTER_SECONDS = 24 * 60 * 60;
+
+export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'give_up' };
+
+/**
+ * What to do after attempt number `attemptsMade` (1-based) failed.
+ * `retryAfterSeconds` from the receiver can only lengthen the wait, never shorten it, and is capped.
+ */
+export function nextRetry(
+  schedule: readonly number[],
+  attemptsMade: number,
+  retryAfterSeconds: number | null,
+  random: () => number = Math.random,
+): RetryDecision {
+  const base = schedule[attemptsMade - 1];
+  if (base === undefined) return { kind: 'give_up' };
+  const jitter = 1 + (random() * 2 - 1) * JITTER_FRACTION;
+  let delayMs = Math.round(base * 1000 * jitter);
+  if (retryAfterSeconds !== null) {
+    const askedMs = Math.min(retryAfterSeconds, MAX_RETRY_AFTER_SECONDS) * 1000;
+    delayMs = Math.max(delayMs, askedMs);
+  }
+  return { kind: 'retry', delayMs };
+}
+
+/**
+ * Parses `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) into seconds from now;
+ * null when absent or unparsable.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - nowMs) / 1000));
+}
+
+/** Parses `HOOKGATE_RETRY_SCHEDULE` ("5,300,1800"): non-negative seconds; an empty string means no retries. */
+export function parseRetrySchedule(text: string): number[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((part) => {
+    const n = Number(part.trim());
+    if (!Number.isFinite(n) || n < 0) throw new Error(`invalid retry delay "${part}"`);
+    return n;
+  });
+}
+
+export function isSuccessStatus(status: number): boolean {
+  return status >= 200 && status < 300;
+}

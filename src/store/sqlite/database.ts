@@ -1,0 +1,49 @@
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** SQLite durability: FULL fsyncs the WAL on every commit (the default); NORMAL only at checkpoints. */
+export type Synchronous = 'FULL' | 'NORMAL';
+
+export function openDatabase(path: string, synchronous: Synchronous): Db {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+/** Caches prepared statements by their SQL text: preparing is far costlier than running. */
+export function statementCache(db: Db): Prepare {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
+export type Prepare = (sql: string) => Database.Statement;
+
+/** What each part of the SQLite store is built from. */
+export interface SqliteContext {
+  db: Db;
+  prepare: Prepare;
+  /** Runs a write in the next shared (group) commit; resolves once it is durable. */
+  commit: <T>(run: () => T) => Promise<T>;
+}

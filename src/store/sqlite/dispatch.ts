@@ -1,0 +1,138 @@
+import type { EndpointSecret } from '../../domain/model.js';
+import type { AttemptOutcome, ClaimedDelivery, DeliveryNext, Store } from '../store.js';
+import type { SqliteContext } from './database.js';
+
+type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
+
+interface DueRow {
+  id: string;
+  app_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  attempts: number;
+  manual: number;
+  payload: string;
+  e_id: string | null;
+  url: string;
+  secrets: string;
+  headers: string;
+  disabled: number;
+  rate_limit: number | null;
+}
+
+const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
+  succeeded: 'succeeded',
+  retry: 'pending',
+  failed: 'failed',
+  failed_and_disable_endpoint: 'failed',
+};
+
+export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore {
+  return {
+    claimDue: (req) =>
+      commit(() => {
+        // Walks the partial index deliveries_due in due order; endpoints already at their
+        // concurrency cap are skipped so a slow endpoint cannot fill every claim.
+        const rows = prepare(
+          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload,
+                  e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
+           FROM deliveries d
+           JOIN messages m ON m.id = d.msg_id
+           LEFT JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ?
+             AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
+           ORDER BY d.next_attempt_at
+           LIMIT ?`,
+        ).all(req.now, req.now, JSON.stringify(req.busyEndpointIds), req.limit) as DueRow[];
+        const lease = prepare('UPDATE deliveries SET locked_until = ?, locked_by = ? WHERE id = ?');
+        const close = prepare(
+          'UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
+        );
+        const claimed: ClaimedDelivery[] = [];
+        for (const row of rows) {
+          // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt,
+          // visible in its stats and recoverable once it is enabled again.
+          if (row.e_id === null) {
+            close.run('cancelled', req.now, row.id);
+            continue;
+          }
+          if (row.disabled === 1) {
+            close.run('failed', req.now, row.id);
+            continue;
+          }
+          lease.run(req.leaseUntil, req.workerId, row.id);
+          const secrets = (JSON.parse(row.secrets) as EndpointSecret[])
+            .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
+            .map((s) => s.key);
+          claimed.push({
+            deliveryId: row.id,
+            appId: row.app_id,
+            msgId: row.msg_id,
+            endpointId: row.endpoint_id,
+            attemptsMade: row.attempts,
+            trigger: row.manual === 1 ? 'manual' : 'scheduled',
+            url: row.url,
+            payload: row.payload,
+            secrets,
+            headers: JSON.parse(row.headers),
+            rateLimit: row.rate_limit,
+          });
+        }
+        return claimed;
+      }),
+
+    recordOutcomes: (outcomes: readonly AttemptOutcome[]) =>
+      commit(() => {
+        const settle = prepare(
+          `UPDATE deliveries
+           SET status = ?, attempts = attempts + 1, next_attempt_at = ?, locked_until = 0, locked_by = NULL,
+               manual = 0, updated_at = ?
+           WHERE id = ? AND locked_by = ? AND status = 'pending'`,
+        );
+        const exists = prepare('SELECT 1 FROM deliveries WHERE id = ?').pluck();
+        const insertAttempt = prepare(
+          `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response, duration_ms, succeeded,
+             manual, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        const disable = prepare('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?');
+        for (const { workerId, deliveryId, attempt: a, next } of outcomes) {
+          const nextAt = next.kind === 'retry' ? next.at : null;
+          const settled = settle.run(
+            STATUS_AFTER[next.kind],
+            nextAt,
+            a.createdAt,
+            deliveryId,
+            workerId,
+          ).changes;
+          // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
+          // delivery is gone (the app was deleted) has nothing left to belong to.
+          if (settled === 0 && !exists.get(deliveryId)) continue;
+          insertAttempt.run(
+            a.id,
+            a.appId,
+            a.msgId,
+            a.endpointId,
+            a.url,
+            a.responseStatusCode,
+            a.response,
+            a.durationMs,
+            a.succeeded ? 1 : 0,
+            a.trigger === 'manual' ? 1 : 0,
+            a.createdAt,
+          );
+          if (settled && next.kind === 'failed_and_disable_endpoint') disable.run(a.createdAt, a.endpointId);
+        }
+      }),
+
+    nextWakeAt: async () => {
+      const at = prepare(
+        `SELECT next_attempt_at FROM deliveries WHERE status = 'pending' AND locked_until = 0
+         ORDER BY next_attempt_at LIMIT 1`,
+      )
+        .pluck()
+        .get() as number | undefined;
+      return at ?? null;
+    },
+  };
+}

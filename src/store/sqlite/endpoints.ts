@@ -1,0 +1,194 @@
+import { ApiError } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import type { Endpoint, EndpointSecret } from '../../domain/model.js';
+import type { Store, TimeRange } from '../store.js';
+import { conflictOnUnique } from './catalog.js';
+import type { SqliteContext } from './database.js';
+import { pageBy } from './pagination.js';
+import { type EndpointRow, jsonOrNull, toEndpoint } from './rows.js';
+
+type EndpointStore = Pick<
+  Store,
+  | 'createEndpoint'
+  | 'getEndpoint'
+  | 'listEndpoints'
+  | 'updateEndpoint'
+  | 'setEndpointHeaders'
+  | 'rotateEndpointSecret'
+  | 'deleteEndpoint'
+  | 'endpointStats'
+  | 'recoverEndpoint'
+>;
+
+/** Message creation times as a SQL condition on `created_at`, for stats and recovery windows. */
+function rangeSql(range: TimeRange, column: string): { sql: string; params: number[] } {
+  const parts: string[] = [];
+  const params: number[] = [];
+  if (range.since !== null) {
+    parts.push(`${column} >= ?`);
+    params.push(range.since);
+  }
+  if (range.until !== null) {
+    parts.push(`${column} < ?`);
+    params.push(range.until);
+  }
+  return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
+}
+
+export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore {
+  const byId = (appId: string, id: string) => {
+    const row = prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?').get(appId, id) as
+      | EndpointRow
+      | undefined;
+    return row ? toEndpoint(row) : null;
+  };
+  const mustGet = (appId: string, id: string): Endpoint => {
+    const endpoint = byId(appId, id);
+    if (!endpoint) throw new ApiError('endpoint_not_found');
+    return endpoint;
+  };
+
+  return {
+    createEndpoint: (appId, input) =>
+      commit(() => {
+        const now = Date.now();
+        const id = newId('ep', now);
+        const secrets: EndpointSecret[] = [{ key: input.secret, expiresAt: null }];
+        conflictOnUnique(() =>
+          prepare(
+            `INSERT INTO endpoints (id, app_id, uid, url, description, disabled, event_types, channels, metadata,
+               rate_limit, headers, secrets, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(
+            id,
+            appId,
+            input.uid,
+            input.url,
+            input.description,
+            input.disabled ? 1 : 0,
+            jsonOrNull(input.eventTypes),
+            jsonOrNull(input.channels),
+            JSON.stringify(input.metadata),
+            input.rateLimit,
+            JSON.stringify(input.headers ?? {}),
+            JSON.stringify(secrets),
+            now,
+            now,
+          ),
+        );
+        return byId(appId, id)!;
+      }),
+
+    getEndpoint: async (appId, idOrUid) => {
+      const row = prepare(
+        `SELECT * FROM endpoints WHERE app_id = ? AND id = ?
+         UNION ALL SELECT * FROM endpoints WHERE app_id = ? AND uid = ? LIMIT 1`,
+      ).get(appId, idOrUid, appId, idOrUid) as EndpointRow | undefined;
+      return row ? toEndpoint(row) : null;
+    },
+
+    listEndpoints: async (appId, page) =>
+      pageBy<EndpointRow, Endpoint>(prepare, {
+        select: 'SELECT * FROM endpoints t',
+        where: 't.app_id = ?',
+        params: [appId],
+        key: 't.id',
+        page,
+        map: toEndpoint,
+        keyOf: (e) => e.id,
+      }),
+
+    updateEndpoint: (appId, id, input) =>
+      commit(() => {
+        const current = mustGet(appId, id);
+        conflictOnUnique(() =>
+          prepare(
+            `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
+               metadata = ?, rate_limit = ?, headers = ?, updated_at = ?
+             WHERE app_id = ? AND id = ?`,
+          ).run(
+            input.uid,
+            input.url,
+            input.description,
+            input.disabled ? 1 : 0,
+            jsonOrNull(input.eventTypes),
+            jsonOrNull(input.channels),
+            JSON.stringify(input.metadata),
+            input.rateLimit,
+            JSON.stringify(input.headers ?? current.headers),
+            Date.now(),
+            appId,
+            id,
+          ),
+        );
+        return byId(appId, id)!;
+      }),
+
+    setEndpointHeaders: (appId, id, headers) =>
+      commit(() => {
+        mustGet(appId, id);
+        prepare('UPDATE endpoints SET headers = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
+          JSON.stringify(headers),
+          Date.now(),
+          appId,
+          id,
+        );
+      }),
+
+    rotateEndpointSecret: (appId, id, newKey, graceUntil) =>
+      commit(() => {
+        const now = Date.now();
+        const endpoint = mustGet(appId, id);
+        const [current, ...older] = endpoint.secrets;
+        const secrets: EndpointSecret[] = [
+          { key: newKey, expiresAt: null },
+          ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
+          ...older,
+        ].filter((s) => s.expiresAt === null || s.expiresAt > now);
+        prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
+          JSON.stringify(secrets),
+          now,
+          appId,
+          id,
+        );
+      }),
+
+    deleteEndpoint: (appId, id) =>
+      commit(() => {
+        mustGet(appId, id);
+        prepare(
+          `UPDATE deliveries SET status = 'cancelled', locked_until = 0, locked_by = NULL, updated_at = ?
+           WHERE endpoint_id = ? AND status = 'pending'`,
+        ).run(Date.now(), id);
+        prepare('DELETE FROM endpoints WHERE app_id = ? AND id = ?').run(appId, id);
+      }),
+
+    endpointStats: async (appId, endpointId, range) => {
+      const now = Date.now();
+      const r = rangeSql(range, 'created_at');
+      const rows = prepare(
+        `SELECT CASE WHEN status = 'pending' AND locked_until > ? THEN 'sending' ELSE status END AS s, COUNT(*) AS n
+         FROM deliveries WHERE app_id = ? AND endpoint_id = ?${r.sql} GROUP BY s`,
+      ).all(now, appId, endpointId, ...r.params) as Array<{ s: string; n: number }>;
+      const count = (s: string) => rows.find((row) => row.s === s)?.n ?? 0;
+      return {
+        success: count('succeeded'),
+        pending: count('pending'),
+        sending: count('sending'),
+        fail: count('failed'),
+        canceled: count('cancelled'),
+      };
+    },
+
+    recoverEndpoint: (appId, endpointId, range, now) =>
+      commit(() => {
+        const r = rangeSql(range, 'created_at');
+        // A recovered delivery starts a fresh retry cycle; its first attempt is marked manual.
+        const result = prepare(
+          `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, manual = 1, updated_at = ?
+           WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'${r.sql}`,
+        ).run(now, now, appId, endpointId, ...r.params);
+        return result.changes;
+      }),
+  };
+}

@@ -1,0 +1,32 @@
+import type { Store } from '../store.js';
+import { makeCatalog } from './catalog.js';
+import { openDatabase, type SqliteContext, type Synchronous, statementCache } from './database.js';
+import { makeDispatch } from './dispatch.js';
+import { makeEndpoints } from './endpoints.js';
+import { makeGroupCommit } from './group-commit.js';
+import { makeMessages } from './messages.js';
+import { makePlumbing } from './plumbing.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its schema on first open. */
+  path: string;
+  /** Default FULL: every acknowledged write survives power loss. NORMAL trades that for speed. */
+  synchronous?: Synchronous;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const db = openDatabase(options.path, options.synchronous ?? 'FULL');
+  const ctx: SqliteContext = { db, prepare: statementCache(db), commit: makeGroupCommit(db) };
+  return {
+    ...makeCatalog(ctx),
+    ...makeEndpoints(ctx),
+    ...makeMessages(ctx),
+    ...makeDispatch(ctx),
+    ...makePlumbing(ctx),
+    close: async () => {
+      // Let writes queued in this turn commit before the handle goes away.
+      await ctx.commit(() => undefined);
+      db.close();
+    },
+  };
+}

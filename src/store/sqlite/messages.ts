@@ -1,0 +1,216 @@
+import { newId } from '../../domain/ids.js';
+import type { Attempt, Message } from '../../domain/model.js';
+import { endpointWants } from '../../domain/routing.js';
+import type { AttemptFilter, DeliveryRow, MessageFilter, Store, TimeRange } from '../store.js';
+import type { SqliteContext } from './database.js';
+import { pageBy } from './pagination.js';
+import {
+  type AttemptRow,
+  type EndpointRow,
+  type MessageRow,
+  toAttempt,
+  toEndpoint,
+  toMessage,
+} from './rows.js';
+
+type MessageStore = Pick<
+  Store,
+  | 'publish'
+  | 'getMessage'
+  | 'listMessages'
+  | 'resend'
+  | 'listDeliveriesOfMessage'
+  | 'listAttempts'
+  | 'getAttempt'
+>;
+
+interface Conditions {
+  sql: string[];
+  params: unknown[];
+}
+
+function addTimeRange(c: Conditions, range: TimeRange, column: string): void {
+  if (range.since !== null) {
+    c.sql.push(`${column} > ?`);
+    c.params.push(range.since);
+  }
+  if (range.until !== null) {
+    c.sql.push(`${column} < ?`);
+    c.params.push(range.until);
+  }
+}
+
+/** Filters on the message (event type, channel) of a row whose message id is `msgIdColumn`. */
+function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgIdColumn: string): void {
+  const subject = msgIdColumn === 't.id' ? 't' : 'm';
+  const inner: string[] = [];
+  if (f.eventTypes?.length) {
+    inner.push(`${subject}.event_type IN (${f.eventTypes.map(() => '?').join(', ')})`);
+    c.params.push(...f.eventTypes);
+  }
+  if (f.channel !== null) {
+    inner.push(`EXISTS (SELECT 1 FROM json_each(${subject}.channels) WHERE value = ?)`);
+    c.params.push(f.channel);
+  }
+  if (inner.length === 0) return;
+  c.sql.push(
+    subject === 't'
+      ? inner.join(' AND ')
+      : `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${msgIdColumn} AND ${inner.join(' AND ')})`,
+  );
+}
+
+export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
+  const messageById = (appId: string, id: string) => {
+    const row = prepare('SELECT * FROM messages WHERE app_id = ? AND id = ?').get(appId, id) as
+      | MessageRow
+      | undefined;
+    return row ? toMessage(row) : null;
+  };
+  const messageByEventId = (appId: string, eventId: string) => {
+    const row = prepare('SELECT * FROM messages WHERE app_id = ? AND event_id = ?').get(appId, eventId) as
+      | MessageRow
+      | undefined;
+    return row ? toMessage(row) : null;
+  };
+
+  return {
+    publish: (appId, input, now) =>
+      commit(() => {
+        if (input.eventId !== null) {
+          const first = messageByEventId(appId, input.eventId);
+          if (first) return { message: first, created: false };
+        }
+        const message: Message = { id: newId('msg', now), appId, createdAt: now, ...input };
+        prepare(
+          `INSERT INTO messages (id, app_id, event_type, event_id, payload, channels, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          message.id,
+          appId,
+          message.eventType,
+          message.eventId,
+          message.payload,
+          message.channels === null ? null : JSON.stringify(message.channels),
+          now,
+        );
+        const endpoints = prepare(
+          'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
+        ).all(appId) as Array<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>;
+        const insertDelivery = prepare(
+          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+        );
+        for (const e of endpoints) {
+          const filter = {
+            disabled: false,
+            eventTypes: e.event_types === null ? null : (JSON.parse(e.event_types) as string[]),
+            channels: e.channels === null ? null : (JSON.parse(e.channels) as string[]),
+          };
+          if (!endpointWants(filter, message.eventType, message.channels)) continue;
+          insertDelivery.run(newId('dlv', now), appId, message.id, e.id, now, now, now);
+        }
+        return { message, created: true };
+      }),
+
+    getMessage: async (appId, idOrEventId) =>
+      messageById(appId, idOrEventId) ?? messageByEventId(appId, idOrEventId),
+
+    listMessages: async (appId, filter, page) => {
+      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
+      addTimeRange(c, filter, 't.created_at');
+      addMessageFilters(c, filter, 't.id');
+      return pageBy<MessageRow, Message>(prepare, {
+        select: 'SELECT * FROM messages t',
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.id',
+        page,
+        map: toMessage,
+        keyOf: (m) => m.id,
+      });
+    },
+
+    resend: (appId, msgId, endpointId, now) =>
+      commit(() => {
+        prepare(
+          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
+           ON CONFLICT (msg_id, endpoint_id) DO UPDATE
+             SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
+                 updated_at = excluded.updated_at`,
+        ).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
+      }),
+
+    listDeliveriesOfMessage: async (appId, msgId, page) => {
+      const now = Date.now();
+      type Row = EndpointRow & { d_status: string; d_next: number | null; d_locked_until: number };
+      return pageBy<Row, DeliveryRow>(prepare, {
+        select: `SELECT e.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
+                 FROM deliveries t JOIN endpoints e ON e.id = t.endpoint_id`,
+        where: 't.app_id = ? AND t.msg_id = ?',
+        params: [appId, msgId],
+        key: 't.endpoint_id',
+        page,
+        map: (row) => ({
+          endpoint: toEndpoint(row),
+          status:
+            row.d_status === 'succeeded'
+              ? 'success'
+              : row.d_status === 'pending'
+                ? row.d_locked_until > now
+                  ? 'sending'
+                  : 'pending'
+                : 'fail',
+          nextAttemptAt: row.d_status === 'pending' ? row.d_next : null,
+        }),
+        keyOf: (d) => d.endpoint.id,
+      });
+    },
+
+    listAttempts: async (appId, filter, page) => {
+      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
+      if (filter.endpointId !== undefined) {
+        c.sql.push('t.endpoint_id = ?');
+        c.params.push(filter.endpointId);
+      }
+      if (filter.msgId !== undefined) {
+        c.sql.push('t.msg_id = ?');
+        c.params.push(filter.msgId);
+      }
+      if (filter.status !== null) {
+        // Attempts are finished: only success (0) and fail (2) can match.
+        c.sql.push(
+          filter.status === 0 ? 't.succeeded = 1' : filter.status === 2 ? 't.succeeded = 0' : '0 = 1',
+        );
+      }
+      if (filter.statusCodeClass !== null) {
+        if (filter.statusCodeClass === 0) c.sql.push('t.status_code = 0');
+        else {
+          c.sql.push('t.status_code >= ? AND t.status_code < ?');
+          c.params.push(filter.statusCodeClass, filter.statusCodeClass + 100);
+        }
+      }
+      addTimeRange(c, filter, 't.created_at');
+      addMessageFilters(c, filter, 't.msg_id');
+      return pageBy<AttemptRow, Attempt>(prepare, {
+        select: 'SELECT * FROM attempts t',
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.id',
+        page,
+        map: toAttempt,
+        keyOf: (a) => a.id,
+      });
+    },
+
+    getAttempt: async (appId, msgId, attemptId) => {
+      const row = prepare('SELECT * FROM attempts WHERE app_id = ? AND msg_id = ? AND id = ?').get(
+        appId,
+        msgId,
+        attemptId,
+      ) as AttemptRow | undefined;
+      return row ? toAttempt(row) : null;
+    },
+  };
+}

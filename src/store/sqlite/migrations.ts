@@ -1,0 +1,114 @@
+/**
+ * Numbered migrations for the SQLite store, applied in order inside one transaction each;
+ * `PRAGMA user_version` records the last one applied. Append only: never edit a shipped entry.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE apps (
+    id TEXT PRIMARY KEY,
+    uid TEXT UNIQUE,
+    name TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    rate_limit INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE event_types (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    archived INTEGER NOT NULL,
+    deprecated INTEGER NOT NULL,
+    feature_flag TEXT,
+    schemas TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE endpoints (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    uid TEXT,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    event_types TEXT,
+    channels TEXT,
+    metadata TEXT NOT NULL,
+    rate_limit INTEGER,
+    headers TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (app_id, uid)
+  );
+  CREATE INDEX endpoints_by_app ON endpoints (app_id, id);
+
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_id TEXT,
+    payload TEXT NOT NULL,
+    channels TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_by_app ON messages (app_id, id);
+  CREATE UNIQUE INDEX messages_by_event_id ON messages (app_id, event_id) WHERE event_id IS NOT NULL;
+
+  -- status: pending | succeeded | failed | cancelled. A pending row with locked_until in the
+  -- future is leased to locked_by ("sending").
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    locked_by TEXT,
+    manual INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (msg_id, endpoint_id)
+  );
+  -- The hot claim query walks this partial index in due order.
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status, created_at);
+
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    manual INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX attempts_by_endpoint ON attempts (endpoint_id, id);
+  CREATE INDEX attempts_by_msg ON attempts (msg_id, id);
+  CREATE INDEX attempts_by_app ON attempts (app_id, id);
+
+  CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+
+  CREATE TABLE app_tokens (
+    hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
+];

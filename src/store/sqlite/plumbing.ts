@@ -1,0 +1,51 @@
+import type { Store } from '../store.js';
+import type { SqliteContext } from './database.js';
+
+type PlumbingStore = Pick<
+  Store,
+  | 'getIdempotentResponse'
+  | 'saveIdempotentResponse'
+  | 'getSetting'
+  | 'setSetting'
+  | 'saveAppToken'
+  | 'findAppToken'
+>;
+
+/** Settings, idempotency records and app-scoped tokens: what the API needs besides the domain. */
+export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore {
+  return {
+    getIdempotentResponse: async (scope, key) => {
+      const row = prepare('SELECT status_code, body FROM idempotency WHERE scope = ? AND key = ?').get(
+        scope,
+        key,
+      ) as { status_code: number; body: string } | undefined;
+      return row ? { statusCode: row.status_code, body: row.body } : null;
+    },
+    saveIdempotentResponse: (scope, key, response, now) =>
+      commit(() => {
+        prepare(
+          'INSERT OR IGNORE INTO idempotency (scope, key, status_code, body, created_at) VALUES (?, ?, ?, ?, ?)',
+        ).run(scope, key, response.statusCode, response.body, now);
+      }),
+    getSetting: async (key) =>
+      (prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined) ?? null,
+    setSetting: (key, value) =>
+      commit(() => {
+        prepare(
+          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        ).run(key, value);
+      }),
+    saveAppToken: (hash, appId, expiresAt) =>
+      commit(() => {
+        prepare('INSERT INTO app_tokens (hash, app_id, expires_at) VALUES (?, ?, ?)').run(
+          hash,
+          appId,
+          expiresAt,
+        );
+      }),
+    findAppToken: async (hash, now) =>
+      (prepare('SELECT app_id FROM app_tokens WHERE hash = ? AND expires_at > ?').pluck().get(hash, now) as
+        | string
+        | undefined) ?? null,
+  };
+}

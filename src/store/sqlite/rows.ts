@@ -1,0 +1,140 @@
+import type { App, Attempt, Endpoint, EventType, Message } from '../../domain/model.js';
+
+/** Row shapes as SQLite returns them, and their mapping to domain records. */
+export interface AppRow {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: string;
+  rate_limit: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toApp(r: AppRow): App {
+  return {
+    id: r.id,
+    uid: r.uid,
+    name: r.name,
+    metadata: JSON.parse(r.metadata),
+    rateLimit: r.rate_limit,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface EventTypeRow {
+  name: string;
+  description: string;
+  archived: number;
+  deprecated: number;
+  feature_flag: string | null;
+  schemas: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toEventType(r: EventTypeRow): EventType {
+  return {
+    name: r.name,
+    description: r.description,
+    archived: r.archived === 1,
+    deprecated: r.deprecated === 1,
+    featureFlag: r.feature_flag,
+    schemas: r.schemas === null ? null : JSON.parse(r.schemas),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface EndpointRow {
+  id: string;
+  app_id: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  disabled: number;
+  event_types: string | null;
+  channels: string | null;
+  metadata: string;
+  rate_limit: number | null;
+  headers: string;
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toEndpoint(r: EndpointRow): Endpoint {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    uid: r.uid,
+    url: r.url,
+    description: r.description,
+    disabled: r.disabled === 1,
+    eventTypes: r.event_types === null ? null : JSON.parse(r.event_types),
+    channels: r.channels === null ? null : JSON.parse(r.channels),
+    metadata: JSON.parse(r.metadata),
+    rateLimit: r.rate_limit,
+    headers: JSON.parse(r.headers),
+    secrets: JSON.parse(r.secrets),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface MessageRow {
+  id: string;
+  app_id: string;
+  event_type: string;
+  event_id: string | null;
+  payload: string;
+  channels: string | null;
+  created_at: number;
+}
+
+export function toMessage(r: MessageRow): Message {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    eventType: r.event_type,
+    eventId: r.event_id,
+    payload: r.payload,
+    channels: r.channels === null ? null : JSON.parse(r.channels),
+    createdAt: r.created_at,
+  };
+}
+
+export interface AttemptRow {
+  id: string;
+  app_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  url: string;
+  status_code: number;
+  response: string;
+  duration_ms: number;
+  succeeded: number;
+  manual: number;
+  created_at: number;
+}
+
+export function toAttempt(r: AttemptRow): Attempt {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    msgId: r.msg_id,
+    endpointId: r.endpoint_id,
+    url: r.url,
+    responseStatusCode: r.status_code,
+    response: r.response,
+    durationMs: r.duration_ms,
+    succeeded: r.succeeded === 1,
+    trigger: r.manual === 1 ? 'manual' : 'scheduled',
+    createdAt: r.created_at,
+  };
+}
+
+export function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}

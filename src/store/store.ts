@@ -1,0 +1,208 @@
+import type {
+  App,
+  Attempt,
+  AttemptTrigger,
+  Endpoint,
+  EndpointStats,
+  EventType,
+  Message,
+  MessageStatusText,
+} from '../domain/model.js';
+
+/**
+ * The storage port, in domain words. SQLite and PostgreSQL implement it and pass one
+ * conformance suite; nothing outside src/store/ sees a connection, a statement or a transaction.
+ * Every method is app-scoped where the record belongs to an app, so a query never crosses tenants.
+ */
+export interface Store {
+  // ---- applications
+  createApp(input: AppInput): Promise<App>;
+  /** By id, or by uid when no app has that id. */
+  getApp(idOrUid: string): Promise<App | null>;
+  listApps(page: PageQuery): Promise<Page<App>>;
+  updateApp(id: string, input: AppInput): Promise<App>;
+  /** Deletes the app and everything that belongs to it. */
+  deleteApp(id: string): Promise<void>;
+
+  // ---- event types (global, as in Svix)
+  createEventType(input: EventTypeInput): Promise<EventType>;
+  getEventType(name: string): Promise<EventType | null>;
+  listEventTypes(page: PageQuery, includeArchived: boolean): Promise<Page<EventType>>;
+  updateEventType(name: string, input: Omit<EventTypeInput, 'name'>): Promise<EventType>;
+  /** Archives (Svix semantics) or, with `expunge`, removes the row. */
+  deleteEventType(name: string, expunge: boolean): Promise<void>;
+
+  // ---- endpoints
+  createEndpoint(appId: string, input: EndpointInput & { secret: string }): Promise<Endpoint>;
+  getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
+  listEndpoints(appId: string, page: PageQuery): Promise<Page<Endpoint>>;
+  updateEndpoint(appId: string, id: string, input: EndpointInput): Promise<Endpoint>;
+  setEndpointHeaders(appId: string, id: string, headers: Record<string, string>): Promise<void>;
+  /** Makes `newKey` current; the old current secret keeps co-signing until `graceUntil`. */
+  rotateEndpointSecret(appId: string, id: string, newKey: string, graceUntil: number): Promise<void>;
+  /** Cancels the endpoint's pending deliveries and removes it. */
+  deleteEndpoint(appId: string, id: string): Promise<void>;
+  endpointStats(appId: string, endpointId: string, range: TimeRange): Promise<EndpointStats>;
+  /** Re-queues the endpoint's failed deliveries of messages created in the range; returns how many. */
+  recoverEndpoint(appId: string, endpointId: string, range: TimeRange, now: number): Promise<number>;
+
+  // ---- messages
+  /**
+   * Stores the message and one delivery per subscribed endpoint in one durable commit, shared
+   * with concurrent publishes (group commit). With an `eventId` already used in the app, returns
+   * the first message and creates nothing.
+   */
+  publish(appId: string, input: PublishInput, now: number): Promise<{ message: Message; created: boolean }>;
+  /** By id, or by eventId. */
+  getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
+  listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>>;
+  /** Queues one more (manual) attempt of the message to the endpoint. */
+  resend(appId: string, msgId: string, endpointId: string, now: number): Promise<void>;
+  listDeliveriesOfMessage(appId: string, msgId: string, page: PageQuery): Promise<Page<DeliveryRow>>;
+
+  // ---- attempts
+  listAttempts(appId: string, filter: AttemptFilter, page: PageQuery): Promise<Page<Attempt>>;
+  getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
+
+  // ---- dispatcher
+  /**
+   * Leases up to `limit` due deliveries to `workerId` until `leaseUntil`, skipping endpoints in
+   * `busyEndpointIds`. A lease is never granted over another live one: a crashed holder's work
+   * comes back when its lease runs out.
+   */
+  claimDue(claim: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** Records finished attempts and their consequences; ignores results whose lease was lost. */
+  recordOutcomes(outcomes: readonly AttemptOutcome[]): Promise<void>;
+  /** When the earliest pending delivery falls due (or a lease runs out); null when nothing is pending. */
+  nextWakeAt(): Promise<number | null>;
+
+  // ---- API plumbing
+  getIdempotentResponse(scope: string, key: string): Promise<StoredResponse | null>;
+  saveIdempotentResponse(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+  saveAppToken(tokenHash: string, appId: string, expiresAt: number): Promise<void>;
+  /** The app a (hashed) app-scoped token belongs to, if it exists and has not expired. */
+  findAppToken(tokenHash: string, now: number): Promise<string | null>;
+
+  close(): Promise<void>;
+}
+
+export interface PageQuery {
+  limit: number;
+  /** A cursor from a previous page; a leading "-" pages backwards (Svix's prevIterator). */
+  iterator: string | null;
+  order: 'ascending' | 'descending';
+}
+
+export interface Page<T> {
+  data: T[];
+  iterator: string | null;
+  prevIterator: string | null;
+  done: boolean;
+}
+
+export interface TimeRange {
+  since: number | null;
+  until: number | null;
+}
+
+export interface AppInput {
+  name: string;
+  uid: string | null;
+  metadata: Record<string, string>;
+  rateLimit: number | null;
+}
+
+export interface EventTypeInput {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  schemas: Record<string, unknown> | null;
+}
+
+export interface EndpointInput {
+  url: string;
+  uid: string | null;
+  description: string;
+  disabled: boolean;
+  eventTypes: string[] | null;
+  channels: string[] | null;
+  metadata: Record<string, string>;
+  rateLimit: number | null;
+  headers?: Record<string, string>;
+}
+
+export interface PublishInput {
+  eventType: string;
+  eventId: string | null;
+  payload: string;
+  channels: string[] | null;
+}
+
+export interface MessageFilter extends TimeRange {
+  eventTypes: string[] | null;
+  channel: string | null;
+}
+
+export interface AttemptFilter extends TimeRange {
+  endpointId?: string;
+  msgId?: string;
+  /** Svix status filter: 0 success, 1 pending, 2 fail, 3 sending (attempts are only 0 or 2). */
+  status: number | null;
+  /** 0 none, 200, 300, 400, 500 */
+  statusCodeClass: number | null;
+  eventTypes: string[] | null;
+  channel: string | null;
+}
+
+export interface DeliveryRow {
+  endpoint: Endpoint;
+  status: MessageStatusText;
+  nextAttemptAt: number | null;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  now: number;
+  leaseUntil: number;
+  limit: number;
+  busyEndpointIds: readonly string[];
+}
+
+/** Everything the dispatcher needs to make one attempt, read in the claim. */
+export interface ClaimedDelivery {
+  deliveryId: string;
+  appId: string;
+  msgId: string;
+  endpointId: string;
+  /** Attempts already made before this one (in the current schedule cycle). */
+  attemptsMade: number;
+  trigger: AttemptTrigger;
+  url: string;
+  payload: string;
+  secrets: string[];
+  headers: Record<string, string>;
+  rateLimit: number | null;
+}
+
+export type DeliveryNext =
+  | { kind: 'succeeded' }
+  | { kind: 'retry'; at: number }
+  | { kind: 'failed' }
+  /** The receiver answered 410 Gone: fail the delivery and disable the endpoint. */
+  | { kind: 'failed_and_disable_endpoint' };
+
+export interface AttemptOutcome {
+  workerId: string;
+  deliveryId: string;
+  attempt: Attempt;
+  next: DeliveryNext;
+}
+
+export interface StoredResponse {
+  statusCode: number;
+  body: string;
+}
