@@ -62,3 +62,30 @@ export function parseRetrySchedule(text: string): number[] {
 export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 300;
 }
+
+/** What becomes of a delivery after one attempt. */
+export type DeliveryNext =
+  | { kind: 'succeeded' }
+  | { kind: 'retry'; at: number }
+  | { kind: 'failed' }
+  /** The receiver answered 410 Gone: fail the delivery and disable the endpoint. */
+  | { kind: 'failed_and_disable_endpoint' };
+
+/**
+ * Decides the delivery's next state from one attempt's HTTP status (0: no response).
+ * 2xx succeeds; 410 Gone means the receiver asks never to be called again; anything else is
+ * retried on the schedule, `Retry-After` lengthening the wait.
+ */
+export function nextAfterAttempt(
+  schedule: readonly number[],
+  attemptsMade: number,
+  statusCode: number,
+  retryAfterSeconds: number | null,
+  nowMs: number,
+  random: () => number = Math.random,
+): DeliveryNext {
+  if (isSuccessStatus(statusCode)) return { kind: 'succeeded' };
+  if (statusCode === 410) return { kind: 'failed_and_disable_endpoint' };
+  const decision = nextRetry(schedule, attemptsMade, retryAfterSeconds, random);
+  return decision.kind === 'retry' ? { kind: 'retry', at: nowMs + decision.delayMs } : { kind: 'failed' };
+}

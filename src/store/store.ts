@@ -8,6 +8,7 @@ import type {
   Message,
   MessageStatusText,
 } from '../domain/model.js';
+import type { DeliveryNext } from '../domain/retry.js';
 
 /**
  * The storage port, in domain words. SQLite and PostgreSQL implement it and pass one
@@ -66,8 +67,8 @@ export interface Store {
 
   // ---- dispatcher
   /**
-   * Leases up to `limit` due deliveries to `workerId` until `leaseUntil`, skipping endpoints in
-   * `busyEndpointIds`. A lease is never granted over another live one: a crashed holder's work
+   * Leases up to `limit` due deliveries to `workerId` until `leaseUntil`, never more per endpoint
+   * than its free concurrency slots. A lease is never granted over another live one: a crashed holder's work
    * comes back when its lease runs out.
    */
   claimDue(claim: ClaimRequest): Promise<ClaimedDelivery[]>;
@@ -169,7 +170,9 @@ export interface ClaimRequest {
   now: number;
   leaseUntil: number;
   limit: number;
-  busyEndpointIds: readonly string[];
+  /** Attempts this worker has in flight per endpoint; endpoints at `perEndpointLimit` get no more. */
+  inFlightByEndpoint: ReadonlyMap<string, number>;
+  perEndpointLimit: number;
 }
 
 /** Everything the dispatcher needs to make one attempt, read in the claim. */
@@ -187,13 +190,6 @@ export interface ClaimedDelivery {
   headers: Record<string, string>;
   rateLimit: number | null;
 }
-
-export type DeliveryNext =
-  | { kind: 'succeeded' }
-  | { kind: 'retry'; at: number }
-  | { kind: 'failed' }
-  /** The receiver answered 410 Gone: fail the delivery and disable the endpoint. */
-  | { kind: 'failed_and_disable_endpoint' };
 
 export interface AttemptOutcome {
   workerId: string;

@@ -1,5 +1,6 @@
 import type { EndpointSecret } from '../../domain/model.js';
-import type { AttemptOutcome, ClaimedDelivery, DeliveryNext, Store } from '../store.js';
+import type { DeliveryNext } from '../../domain/retry.js';
+import type { AttemptOutcome, ClaimedDelivery, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
@@ -31,6 +32,8 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
   return {
     claimDue: (req) =>
       commit(() => {
+        const inFlight = new Map(req.inFlightByEndpoint);
+        const busy = [...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id);
         // Walks the partial index deliveries_due in due order; endpoints already at their
         // concurrency cap are skipped so a slow endpoint cannot fill every claim.
         const rows = prepare(
@@ -43,7 +46,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
              AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY d.next_attempt_at
            LIMIT ?`,
-        ).all(req.now, req.now, JSON.stringify(req.busyEndpointIds), req.limit) as DueRow[];
+        ).all(req.now, req.now, JSON.stringify(busy), req.limit) as DueRow[];
         const lease = prepare('UPDATE deliveries SET locked_until = ?, locked_by = ? WHERE id = ?');
         const close = prepare(
           'UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
@@ -60,6 +63,9 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             close.run('failed', req.now, row.id);
             continue;
           }
+          const endpointLoad = inFlight.get(row.endpoint_id) ?? 0;
+          if (endpointLoad >= req.perEndpointLimit) continue; // stays due for a later claim
+          inFlight.set(row.endpoint_id, endpointLoad + 1);
           lease.run(req.leaseUntil, req.workerId, row.id);
           const secrets = (JSON.parse(row.secrets) as EndpointSecret[])
             .filter((s) => s.expiresAt === null || s.expiresAt > req.now)

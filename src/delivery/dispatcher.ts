@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { coerceError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Attempt } from '../domain/model.js';
+import { nextAfterAttempt, parseRetryAfter } from '../domain/retry.js';
+import { parseSecret, signatureHeader } from '../domain/signing.js';
+import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
+import type { Sender } from './sender.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  sender: Sender;
+  /** Delays in seconds between attempts after the first (Svix semantics). */
+  retrySchedule: readonly number[];
+  /** Per-attempt timeout in ms; a lease lasts this plus `leaseMarginMs`. */
+  requestTimeoutMs: number;
+  /** Extra lease time past the request timeout, for recording the outcome. Default 5 s. */
+  leaseMarginMs?: number;
+  /** Attempts in flight at once, all endpoints together. Default 256. */
+  maxInFlight?: number;
+  /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every slot. Default 16. */
+  perEndpointLimit?: number;
+  /** Longest sleep when nothing is due, in ms: how soon an expired foreign lease is noticed. Default 1000. */
+  idlePollMs?: number;
+  /** Called with errors of the loop itself (never with receiver failures, which are attempts). */
+  onError?: (error: Error) => void;
+  workerId?: string;
+}
+
+export interface Dispatcher {
+  /** New work may be due now (called after a publish commits). */
+  wake(): void;
+  /** Stops claiming, waits up to `deadlineMs` for in-flight attempts, records them. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+const USER_AGENT = 'Hookgate/0.1';
+
+/**
+ * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
+ * outcome and reschedule. Outcomes finishing in the same turn are written in one batch.
+ */
+export function startDispatcher(options: DispatcherOptions): Dispatcher {
+  const { store, sender } = options;
+  const workerId = options.workerId ?? randomUUID();
+  const maxInFlight = options.maxInFlight ?? 256;
+  const perEndpointLimit = options.perEndpointLimit ?? 16;
+  const idlePollMs = options.idlePollMs ?? 1000;
+  const leaseMs = options.requestTimeoutMs + (options.leaseMarginMs ?? 5000);
+  const onError = options.onError ?? (() => {});
+
+  const inFlightByEndpoint = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  let outcomes: AttemptOutcome[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+
+  function wake(): void {
+    woken = true;
+    wakeUp?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  async function attempt(d: ClaimedDelivery): Promise<void> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const secrets = d.secrets.map(parseSecret).filter((s): s is Buffer => s !== null);
+    const startedAt = Date.now();
+    const result = await sender.send({
+      url: d.url,
+      body: d.payload,
+      headers: {
+        ...d.headers,
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': d.msgId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(secrets, d.msgId, timestamp, d.payload),
+      },
+    });
+    const attemptRecord: Attempt = {
+      id: newId('atmpt', startedAt),
+      appId: d.appId,
+      msgId: d.msgId,
+      endpointId: d.endpointId,
+      url: d.url,
+      responseStatusCode: result.statusCode,
+      response: result.response,
+      durationMs: result.durationMs,
+      succeeded: result.statusCode >= 200 && result.statusCode < 300,
+      trigger: d.trigger,
+      createdAt: startedAt,
+    };
+    const now = Date.now();
+    const next = nextAfterAttempt(
+      options.retrySchedule,
+      d.attemptsMade + 1,
+      result.statusCode,
+      parseRetryAfter(result.retryAfter, now),
+      now,
+    );
+    queueOutcome({ workerId, deliveryId: d.deliveryId, attempt: attemptRecord, next });
+  }
+
+  function queueOutcome(outcome: AttemptOutcome): void {
+    if (outcomes.length === 0) flushing = flushing.then(() => new Promise((r) => setImmediate(r))).then(flush);
+    outcomes.push(outcome);
+  }
+
+  async function flush(): Promise<void> {
+    const batch = outcomes;
+    outcomes = [];
+    if (batch.length === 0) return;
+    try {
+      await store.recordOutcomes(batch);
+    } catch (e) {
+      // The leases stay: these deliveries are attempted again once they run out. Never lost.
+      onError(coerceError(e));
+    }
+  }
+
+  function launch(d: ClaimedDelivery): void {
+    inFlightByEndpoint.set(d.endpointId, (inFlightByEndpoint.get(d.endpointId) ?? 0) + 1);
+    const task = attempt(d)
+      .catch((e) => onError(coerceError(e)))
+      .finally(() => {
+        const left = (inFlightByEndpoint.get(d.endpointId) ?? 1) - 1;
+        if (left === 0) inFlightByEndpoint.delete(d.endpointId);
+        else inFlightByEndpoint.set(d.endpointId, left);
+        running.delete(task);
+        wake(); // a slot freed up
+      });
+    running.add(task);
+  }
+
+  async function claimOnce(): Promise<number> {
+    const free = maxInFlight - running.size;
+    if (free <= 0) return 0;
+    const now = Date.now();
+    const claimed = await store.claimDue({
+      workerId,
+      now,
+      leaseUntil: now + leaseMs,
+      limit: Math.min(free, 200),
+      inFlightByEndpoint,
+      perEndpointLimit,
+    });
+    for (const d of claimed) launch(d);
+    return claimed.length;
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      woken = false;
+      try {
+        const claimed = await claimOnce();
+        if (claimed > 0) continue;
+        const next = await store.nextWakeAt();
+        const wait = next === null ? idlePollMs : Math.min(Math.max(next - Date.now(), 0), idlePollMs);
+        // Due now yet nothing claimable (every slot or its endpoint's slots taken): a freed slot wakes us.
+        await sleep(wait === 0 ? idlePollMs : wait);
+      } catch (e) {
+        onError(coerceError(e));
+        await sleep(idlePollMs);
+      }
+    }
+  }
+
+  const looping = loop();
+
+  return {
+    wake,
+    async stop(deadlineMs = 10_000) {
+      stopped = true;
+      wake();
+      await looping;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...running]),
+        new Promise((r) => {
+          timer = setTimeout(r, deadlineMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      await flushing;
+      await flush();
+    },
+  };
+}
