@@ -116,7 +116,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function queueOutcome(outcome: AttemptOutcome): void {
-    if (outcomes.length === 0) flushing = flushing.then(() => new Promise((r) => setImmediate(r))).then(flush);
+    if (outcomes.length === 0)
+      flushing = flushing.then(() => new Promise((r) => setImmediate(r))).then(flush);
     outcomes.push(outcome);
   }
 

@@ -1,5 +1,5 @@
-import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import dns from 'node:dns';
 import { type Cidr, isAddressAllowed } from '../domain/ssrf.js';
 
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;

@@ -44,7 +44,10 @@ export function makeSender(options: SenderOptions): Sender {
   const bodyLimit = options.responseBodyLimit ?? 64 * 1024;
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,
-    connect: { lookup: makeGuardedLookup(options.allowNetworks, options.resolve), timeout: options.timeoutMs },
+    connect: {
+      lookup: makeGuardedLookup(options.allowNetworks, options.resolve),
+      timeout: options.timeoutMs,
+    },
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
   });
@@ -83,7 +86,10 @@ export function makeSender(options: SenderOptions): Sender {
 }
 
 /** Reads at most `limit` bytes of a body and drops the rest without buffering it. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+async function readBounded(
+  body: AsyncIterable<Buffer> & { destroy(): void },
+  limit: number,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -102,7 +108,8 @@ function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: string }).code;
     const cause = (error as { cause?: unknown }).cause;
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout: no complete response in time';
+    if (error.name === 'TimeoutError' || error.name === 'AbortError')
+      return 'timeout: no complete response in time';
     const base = code ? `${code}: ${error.message}` : error.message;
     return cause instanceof Error && cause.message !== error.message ? `${base} (${cause.message})` : base;
   }

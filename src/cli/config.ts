@@ -1,0 +1,71 @@
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '../domain/retry.js';
+import { type Cidr, parseCidrList } from '../domain/ssrf.js';
+
+/** Everything `hookgate serve` can be told; each flag also reads an environment variable. */
+export interface HookgateConfig {
+  /** PORT, default 8071. 0 picks a free port. */
+  port: number;
+  /** HOST, default 127.0.0.1 (only this machine); 0.0.0.0 listens everywhere. */
+  host: string;
+  /** HOOKGATE_DB: SQLite file, default ./hookgate.db. */
+  dbPath: string;
+  /** HOOKGATE_SQLITE_SYNCHRONOUS: FULL (default, fsync per commit) or NORMAL. */
+  synchronous: 'FULL' | 'NORMAL';
+  /** HOOKGATE_ADMIN_TOKEN: when unset, one is generated on first start and only its hash kept. */
+  adminToken: string | null;
+  /** HOOKGATE_RETRY_SCHEDULE: seconds between attempts after the first; default 5,300,1800,7200,18000,36000,36000. */
+  retrySchedule: number[];
+  /** HOOKGATE_REQUEST_TIMEOUT: seconds per attempt, default 15. */
+  requestTimeoutSeconds: number;
+  /** HOOKGATE_ALLOW_NETWORKS: CIDRs exempt from the SSRF guard, default none. */
+  allowNetworks: Cidr[];
+  /** HOOKGATE_MAX_PAYLOAD_BYTES: largest request body, default 1 MiB. */
+  maxPayloadBytes: number;
+  /** HOOKGATE_LOG_LEVEL: pino level, default info. */
+  logLevel: string;
+}
+
+export const DEFAULTS = {
+  port: '8071',
+  host: '127.0.0.1',
+  db: './hookgate.db',
+  synchronous: 'FULL',
+  retrySchedule: DEFAULT_RETRY_SCHEDULE_SECONDS.join(','),
+  requestTimeout: '15',
+  allowNetworks: '',
+  maxPayloadBytes: String(1024 * 1024),
+  logLevel: 'info',
+} as const;
+
+/** Raw text values, as flags or environment variables give them. */
+export type RawConfig = { [K in keyof typeof DEFAULTS]: string } & { adminToken?: string | undefined };
+
+function positiveNumber(name: string, text: string, { integer = false } = {}): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  }
+  return n;
+}
+
+export function parseConfig(raw: RawConfig): HookgateConfig {
+  const port = Number(raw.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`port must be 0–65535, got "${raw.port}"`);
+  const synchronous = raw.synchronous.toUpperCase();
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+    throw new Error(`HOOKGATE_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${raw.synchronous}"`);
+  }
+  return {
+    port,
+    host: raw.host,
+    dbPath: raw.db,
+    synchronous,
+    adminToken: raw.adminToken || null,
+    retrySchedule: parseRetrySchedule(raw.retrySchedule),
+    requestTimeoutSeconds: positiveNumber('HOOKGATE_REQUEST_TIMEOUT', raw.requestTimeout),
+    allowNetworks: parseCidrList(raw.allowNetworks),
+    maxPayloadBytes: positiveNumber('HOOKGATE_MAX_PAYLOAD_BYTES', raw.maxPayloadBytes, { integer: true }),
+    logLevel: raw.logLevel,
+  };
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { DEFAULTS, parseConfig } from './config.js';
+import { startHookgate } from './server.js';
+
+const program = new Command()
+  .name('hookgate')
+  .description(
+    'Self-hosted webhook gateway: durable, signed, retried webhooks behind a Svix-compatible API.',
+  );
+
+const flag = (flags: string, description: string, env: string, fallback: string) =>
+  new Option(flags, description).env(env).default(fallback);
+
+program
+  .command('serve')
+  .description('Run the API and the delivery dispatcher on the embedded SQLite store.')
+  .addOption(flag('--port <port>', 'port to listen on', 'PORT', DEFAULTS.port))
+  .addOption(flag('--host <host>', 'address to listen on', 'HOST', DEFAULTS.host))
+  .addOption(flag('--db <path>', 'SQLite database file', 'HOOKGATE_DB', DEFAULTS.db))
+  .addOption(
+    flag(
+      '--synchronous <mode>',
+      'SQLite durability: FULL or NORMAL',
+      'HOOKGATE_SQLITE_SYNCHRONOUS',
+      DEFAULTS.synchronous,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--admin-token <token>',
+      'admin bearer token (default: generated on first start, printed once)',
+    ).env('HOOKGATE_ADMIN_TOKEN'),
+  )
+  .addOption(
+    flag(
+      '--retry-schedule <seconds>',
+      'delays between attempts after the first, comma-separated',
+      'HOOKGATE_RETRY_SCHEDULE',
+      DEFAULTS.retrySchedule,
+    ),
+  )
+  .addOption(
+    flag(
+      '--request-timeout <seconds>',
+      'timeout of one attempt',
+      'HOOKGATE_REQUEST_TIMEOUT',
+      DEFAULTS.requestTimeout,
+    ),
+  )
+  .addOption(
+    flag(
+      '--allow-networks <cidrs>',
+      'CIDRs exempt from the SSRF guard, e.g. 127.0.0.0/8,::1/128',
+      'HOOKGATE_ALLOW_NETWORKS',
+      DEFAULTS.allowNetworks,
+    ),
+  )
+  .addOption(
+    flag(
+      '--max-payload-bytes <bytes>',
+      'largest request body',
+      'HOOKGATE_MAX_PAYLOAD_BYTES',
+      DEFAULTS.maxPayloadBytes,
+    ),
+  )
+  .addOption(flag('--log-level <level>', 'log level', 'HOOKGATE_LOG_LEVEL', DEFAULTS.logLevel))
+  .action(async (opts) => {
+    const config = parseConfig({
+      port: opts.port,
+      host: opts.host,
+      db: opts.db,
+      synchronous: opts.synchronous,
+      adminToken: opts.adminToken,
+      retrySchedule: opts.retrySchedule,
+      requestTimeout: opts.requestTimeout,
+      allowNetworks: opts.allowNetworks,
+      maxPayloadBytes: opts.maxPayloadBytes,
+      logLevel: opts.logLevel,
+    });
+    const hookgate = await startHookgate(config);
+    const lines = [`Hookgate listening on ${hookgate.url} (SQLite: ${config.dbPath})`];
+    if (hookgate.generatedAdminToken) {
+      lines.push(`Admin token (shown once, only its hash is stored): ${hookgate.generatedAdminToken}`);
+    } else if (!config.adminToken) {
+      lines.push('Admin token: the one printed on first start (or set HOOKGATE_ADMIN_TOKEN).');
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      hookgate.api.log.info({ signal }, 'shutting down');
+      hookgate.stop().then(
+        () => process.exit(0),
+        (err) => {
+          hookgate.api.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`hookgate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

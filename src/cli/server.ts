@@ -1,0 +1,74 @@
+import { type Dispatcher, startDispatcher } from '../delivery/dispatcher.js';
+import { makeSender, type Sender } from '../delivery/sender.js';
+import { buildApi } from '../http/app.js';
+import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
+import type { Api } from '../http/types.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
+import type { Store } from '../store/store.js';
+import type { HookgateConfig } from './config.js';
+
+export interface RunningHookgate {
+  url: string;
+  /** Set only when this start generated the admin token: it is shown once and never stored. */
+  generatedAdminToken: string | null;
+  store: Store;
+  api: Api;
+  dispatcher: Dispatcher;
+  /** Stops accepting requests, lets in-flight attempts finish (up to `deadlineMs`), closes the store. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** How long app-portal tokens live by default: 7 days. */
+const APP_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Resolves the admin token's hash: from configuration, from storage, or freshly generated. */
+async function adminTokenHash(store: Store, configured: string | null) {
+  if (configured) return { hash: hashToken(configured), generated: null };
+  const stored = await store.getSetting(ADMIN_TOKEN_HASH_SETTING);
+  if (stored) return { hash: stored, generated: null };
+  const token = generateAdminToken();
+  const hash = hashToken(token);
+  await store.setSetting(ADMIN_TOKEN_HASH_SETTING, hash);
+  return { hash, generated: token };
+}
+
+/** The composition root: store, API and dispatcher wired together and listening. */
+export async function startHookgate(config: HookgateConfig): Promise<RunningHookgate> {
+  const store = openSqliteStore({ path: config.dbPath, synchronous: config.synchronous });
+  const admin = await adminTokenHash(store, config.adminToken);
+  const timeoutMs = config.requestTimeoutSeconds * 1000;
+  const sender: Sender = makeSender({ allowNetworks: config.allowNetworks, timeoutMs });
+  const logger = { level: config.logLevel, redact: ['req.headers.authorization'] };
+  let dispatcher: Dispatcher | null = null;
+  const api = await buildApi({
+    store,
+    adminTokenHash: admin.hash,
+    maxPayloadBytes: config.maxPayloadBytes,
+    allowNetworks: config.allowNetworks,
+    appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
+    wakeDispatcher: () => dispatcher?.wake(),
+    logger,
+  });
+  dispatcher = startDispatcher({
+    store,
+    sender,
+    retrySchedule: config.retrySchedule,
+    requestTimeoutMs: timeoutMs,
+    onError: (err) => api.log.error({ err }, 'dispatcher error'),
+  });
+  const address = await api.listen({ port: config.port, host: config.host });
+  const running = dispatcher;
+  return {
+    url: address,
+    generatedAdminToken: admin.generated,
+    store,
+    api,
+    dispatcher: running,
+    async stop(deadlineMs = 10_000) {
+      await api.close();
+      await running.stop(deadlineMs);
+      await sender.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { makeAuthenticator } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { accessRoutes } from './routes/access.js';
+import { applicationRoutes } from './routes/applications.js';
+import { attemptRoutes } from './routes/attempts.js';
+import { endpointSettingsRoutes } from './routes/endpoint-settings.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { eventTypeRoutes } from './routes/event-types.js';
+import { messageRoutes } from './routes/messages.js';
+import type { Api, ApiDeps } from './types.js';
+
+export interface HttpOptions extends ApiDeps {
+  /** SHA-256 (hex) of the admin token. */
+  adminTokenHash: string;
+  /** Largest accepted request body in bytes; larger gets 413. */
+  maxPayloadBytes: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Paths served without a token. */
+const PUBLIC_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping', '/openapi.json']);
+
+export async function buildApi(options: HttpOptions): Promise<Api> {
+  const api = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.maxPayloadBytes,
+    // Svix's JSON is camelCase with no prototype games; refuse __proto__ outright.
+    onProtoPoisoning: 'error',
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  api.setErrorHandler(errorHandler);
+  api.setNotFoundHandler(notFoundHandler);
+
+  await api.register(swagger, {
+    openapi: {
+      info: { title: 'Hookgate API', version: '0.1.0', description: 'Svix-compatible webhook gateway API.' },
+      components: { securitySchemes: { HTTPBearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ HTTPBearer: [] }],
+    },
+  });
+
+  const authenticate = makeAuthenticator(options.store, options.adminTokenHash);
+  api.addHook('onRequest', async (request) => {
+    const path = request.url.split('?', 1)[0]!;
+    if (PUBLIC_PATHS.has(path)) return;
+    await authenticate(request);
+  });
+  registerIdempotency(api, options.store);
+
+  api.get('/api/v1/health', { schema: { tags: ['Health'], security: [] } }, async (_request, reply) => {
+    reply.code(204).send();
+  });
+  api.get('/api/v1/health/ping', { schema: { hide: true } }, async (_request, reply) => {
+    reply.code(204).send();
+  });
+  api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+
+  for (const routes of [
+    applicationRoutes,
+    eventTypeRoutes,
+    endpointRoutes,
+    endpointSettingsRoutes,
+    messageRoutes,
+    attemptRoutes,
+    accessRoutes,
+  ]) {
+    routes(api, options);
+  }
+  return api;
+}

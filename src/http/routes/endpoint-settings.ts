@@ -1,0 +1,174 @@
+import { Type } from 'typebox';
+import { ApiError } from '../../domain/errors.js';
+import { isSensitiveHeader } from '../../domain/headers.js';
+import { newId } from '../../domain/ids.js';
+import { loadApp } from '../auth.js';
+import { EndpointParams, errorResponses } from '../schemas/common.js';
+import {
+  EndpointHeadersIn,
+  EndpointHeadersOut,
+  EndpointHeadersPatchIn,
+  EndpointSecretOut,
+  EndpointSecretRotateIn,
+  EndpointStatsOut,
+  RecoverIn,
+  RecoverOut,
+  StatsQuery,
+} from '../schemas/endpoints.js';
+import type { Api, ApiDeps } from '../types.js';
+import { timeParam } from '../wire.js';
+import { checkHeaders, loadEndpoint, secretOrGenerated } from './endpoints.js';
+
+/** Default grace period of a rotated-out secret (Svix: 24 hours). */
+const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
+
+/** An endpoint's secret, headers, statistics and recovery. */
+export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): void {
+  const tags = ['Endpoint'];
+  const load = async (
+    request: Parameters<typeof loadApp>[1],
+    appIdOrUid: string,
+    endpointIdOrUid: string,
+  ) => {
+    const app = await loadApp(store, request, appIdOrUid);
+    return loadEndpoint(store, app.id, endpointIdOrUid);
+  };
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/secret',
+    { schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } },
+    async (request) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      return { key: endpoint.secrets[0]!.key };
+    },
+  );
+
+  api.post(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/secret/rotate',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: Type.Optional(EndpointSecretRotateIn),
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      const grace = request.body?.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+      const key = secretOrGenerated(request.body?.key);
+      await store.rotateEndpointSecret(endpoint.appId, endpoint.id, key, Date.now() + grace * 1000);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
+    { schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } },
+    async (request) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      const entries = Object.entries(endpoint.headers);
+      return {
+        headers: Object.fromEntries(entries.filter(([name]) => !isSensitiveHeader(name))),
+        sensitive: entries.map(([name]) => name).filter(isSensitiveHeader),
+      };
+    },
+  );
+
+  api.put(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: EndpointHeadersIn,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      checkHeaders(request.body.headers);
+      await store.setEndpointHeaders(endpoint.appId, endpoint.id, request.body.headers);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  api.patch(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: EndpointHeadersPatchIn,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      checkHeaders(request.body.headers);
+      // Svix semantics: a null value removes the header, others are set; the rest stay.
+      const merged: Record<string, string> = { ...endpoint.headers };
+      for (const [name, value] of Object.entries(request.body.headers)) {
+        for (const existing of Object.keys(merged)) {
+          if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
+        }
+        if (value !== null) merged[name] = value;
+      }
+      await store.setEndpointHeaders(endpoint.appId, endpoint.id, merged);
+      reply.code(204);
+      return null;
+    },
+  );
+
+  api.post(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/recover',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: RecoverIn,
+        response: { 202: RecoverOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      const since = timeParam(request.body.since);
+      const until = timeParam(request.body.until);
+      if (since !== null && until !== null && until < since) {
+        throw new ApiError('validation', '"until" must not be before "since".');
+      }
+      const now = Date.now();
+      await store.recoverEndpoint(endpoint.appId, endpoint.id, { since, until }, now);
+      wakeDispatcher();
+      reply.code(202);
+      // The re-queue is committed before we answer, so the task is already past its only step.
+      return {
+        id: newId('qtask', now),
+        status: 'running',
+        task: 'endpoint.recover',
+        updatedAt: new Date(now).toISOString(),
+      } as const;
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        querystring: StatsQuery,
+        response: { 200: EndpointStatsOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
+      return store.endpointStats(endpoint.appId, endpoint.id, {
+        since: timeParam(request.query.since),
+        until: timeParam(request.query.until),
+      });
+    },
+  );
+}

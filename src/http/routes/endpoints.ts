@@ -1,0 +1,185 @@
+import { Type } from 'typebox';
+import { checkEndpointUrl } from '../../domain/endpoint-url.js';
+import { ApiError } from '../../domain/errors.js';
+import { checkCustomHeaders } from '../../domain/headers.js';
+import type { Endpoint } from '../../domain/model.js';
+import { canonicalSecret, generateSecret } from '../../domain/signing.js';
+import type { Cidr } from '../../domain/ssrf.js';
+import type { EndpointInput, Store } from '../../store/store.js';
+import { loadApp } from '../auth.js';
+import { AppIdParams, EndpointParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { EndpointIn, EndpointOut, EndpointPatch, EndpointUpdate } from '../schemas/endpoints.js';
+import type { Api, ApiDeps } from '../types.js';
+import { endpointOut } from '../wire.js';
+import { pageQuery } from './paging.js';
+
+interface EndpointFields {
+  url?: string;
+  uid?: string | null;
+  description?: string;
+  disabled?: boolean;
+  filterTypes?: string[] | null;
+  eventTypes?: string[] | null;
+  channels?: string[] | null;
+  metadata?: Record<string, string>;
+  rateLimit?: number | null;
+  throttleRate?: number | null;
+  headers?: Record<string, string> | null;
+}
+
+/** Request fields merged over the current endpoint (PATCH) or over defaults (POST, PUT). */
+function endpointInput(body: EndpointFields, allowNetworks: readonly Cidr[], base?: Endpoint): EndpointInput {
+  const pick = <K extends keyof EndpointFields>(key: K) => body[key] !== undefined;
+  const url = body.url ?? base?.url ?? '';
+  const urlProblem = checkEndpointUrl(url, allowNetworks);
+  if (urlProblem) throw new ApiError(urlProblem);
+  const headers = body.headers ?? undefined;
+  if (headers) checkHeaders(headers);
+  const eventTypes = pick('filterTypes')
+    ? body.filterTypes
+    : pick('eventTypes')
+      ? body.eventTypes
+      : base?.eventTypes;
+  const rateLimit = pick('throttleRate')
+    ? body.throttleRate
+    : pick('rateLimit')
+      ? body.rateLimit
+      : base?.rateLimit;
+  return {
+    url,
+    uid: pick('uid') ? (body.uid ?? null) : (base?.uid ?? null),
+    description: body.description ?? base?.description ?? '',
+    disabled: body.disabled ?? base?.disabled ?? false,
+    eventTypes: eventTypes ?? null,
+    channels: pick('channels') ? (body.channels ?? null) : (base?.channels ?? null),
+    metadata: body.metadata ?? base?.metadata ?? {},
+    rateLimit: rateLimit ?? null,
+    ...(headers ? { headers } : {}),
+  };
+}
+
+export function checkHeaders(headers: Record<string, string | null>): void {
+  const problem = checkCustomHeaders(headers);
+  if (problem)
+    throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`);
+}
+
+export function secretOrGenerated(secret: string | null | undefined): string {
+  if (secret === null || secret === undefined) return generateSecret();
+  const canonical = canonicalSecret(secret);
+  if (!canonical) throw new ApiError('invalid_secret');
+  return canonical;
+}
+
+/** Loads an endpoint of an app the caller may see; 404 whether it is missing or another app's. */
+export async function loadEndpoint(store: Store, appId: string, idOrUid: string): Promise<Endpoint> {
+  const endpoint = await store.getEndpoint(appId, idOrUid);
+  if (!endpoint) throw new ApiError('endpoint_not_found');
+  return endpoint;
+}
+
+export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): void {
+  const tags = ['Endpoint'];
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint',
+    {
+      schema: {
+        tags,
+        params: AppIdParams,
+        querystring: ListQuery,
+        response: { 200: ListOf(EndpointOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const page = await store.listEndpoints(app.id, pageQuery(request.query));
+      return { ...page, data: page.data.map(endpointOut) };
+    },
+  );
+
+  api.post(
+    '/api/v1/app/:app_id/endpoint',
+    {
+      schema: {
+        tags,
+        params: AppIdParams,
+        body: EndpointIn,
+        response: { 201: EndpointOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const input = endpointInput(request.body, allowNetworks);
+      const secret = secretOrGenerated(request.body.secret);
+      reply.code(201);
+      return endpointOut(await store.createEndpoint(app.id, { ...input, secret }));
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id',
+    { schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } } },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      return endpointOut(await loadEndpoint(store, app.id, request.params.endpoint_id));
+    },
+  );
+
+  api.put(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: EndpointUpdate,
+        response: { 200: EndpointOut, 201: EndpointOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      // PUT replaces the settable fields; headers and secrets have their own routes and stay.
+      const input = endpointInput(request.body, allowNetworks);
+      return endpointOut(await store.updateEndpoint(app.id, current.id, input));
+    },
+  );
+
+  api.patch(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        body: EndpointPatch,
+        response: { 200: EndpointOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      const input = endpointInput(request.body, allowNetworks, current);
+      if (request.body.secret !== undefined) {
+        await store.rotateEndpointSecret(
+          app.id,
+          current.id,
+          secretOrGenerated(request.body.secret),
+          Date.now(),
+        );
+      }
+      return endpointOut(await store.updateEndpoint(app.id, current.id, input));
+    },
+  );
+
+  api.delete(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id',
+    { schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      await store.deleteEndpoint(app.id, endpoint.id);
+      reply.code(204);
+      return null;
+    },
+  );
+}

@@ -1,0 +1,138 @@
+import { Type } from 'typebox';
+import { ApiError } from '../../domain/errors.js';
+import type { EventType } from '../../domain/model.js';
+import type { EventTypeInput } from '../../store/store.js';
+import { requireAdmin } from '../auth.js';
+import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import {
+  EventTypeIn,
+  EventTypeOut,
+  EventTypeParams,
+  EventTypePatch,
+  EventTypeUpdate,
+} from '../schemas/event-types.js';
+import type { Api, ApiDeps } from '../types.js';
+import { eventTypeOut } from '../wire.js';
+import { pageQuery } from './paging.js';
+
+type EventTypeFields = Partial<Omit<EventTypeInput, 'name'>>;
+
+function eventTypeFields(body: EventTypeFields, base?: EventType): Omit<EventTypeInput, 'name'> {
+  return {
+    description: body.description ?? base?.description ?? '',
+    archived: body.archived ?? base?.archived ?? false,
+    deprecated: body.deprecated ?? base?.deprecated ?? false,
+    featureFlag: body.featureFlag !== undefined ? body.featureFlag : (base?.featureFlag ?? null),
+    schemas: body.schemas !== undefined ? body.schemas : (base?.schemas ?? null),
+  };
+}
+
+export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
+  const tags = ['Event Type'];
+  const mustGet = async (name: string) => {
+    const eventType = await store.getEventType(name);
+    if (!eventType) throw new ApiError('event_type_not_found');
+    return eventType;
+  };
+
+  api.get(
+    '/api/v1/event-type',
+    {
+      schema: {
+        tags,
+        querystring: Type.Intersect([
+          ListQuery,
+          Type.Object({
+            include_archived: Type.Optional(Type.Boolean({ default: false })),
+            with_content: Type.Optional(Type.Boolean()),
+          }),
+        ]),
+        response: { 200: ListOf(EventTypeOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = await store.listEventTypes(
+        pageQuery(request.query),
+        request.query.include_archived ?? false,
+      );
+      return { ...page, data: page.data.map(eventTypeOut) };
+    },
+  );
+
+  api.post(
+    '/api/v1/event-type',
+    { schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      const created = await store.createEventType({
+        name: request.body.name,
+        ...eventTypeFields(request.body),
+      });
+      reply.code(201);
+      return eventTypeOut(created);
+    },
+  );
+
+  api.get(
+    '/api/v1/event-type/:event_type_name',
+    { schema: { tags, params: EventTypeParams, response: { 200: EventTypeOut, ...errorResponses } } },
+    async (request) => eventTypeOut(await mustGet(request.params.event_type_name)),
+  );
+
+  api.put(
+    '/api/v1/event-type/:event_type_name',
+    {
+      schema: {
+        tags,
+        params: EventTypeParams,
+        body: EventTypeUpdate,
+        response: { 200: EventTypeOut, 201: EventTypeOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const name = request.params.event_type_name;
+      if (!(await store.getEventType(name))) {
+        reply.code(201);
+        return eventTypeOut(await store.createEventType({ name, ...eventTypeFields(request.body) }));
+      }
+      return eventTypeOut(await store.updateEventType(name, eventTypeFields(request.body)));
+    },
+  );
+
+  api.patch(
+    '/api/v1/event-type/:event_type_name',
+    {
+      schema: {
+        tags,
+        params: EventTypeParams,
+        body: EventTypePatch,
+        response: { 200: EventTypeOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const current = await mustGet(request.params.event_type_name);
+      return eventTypeOut(await store.updateEventType(current.name, eventTypeFields(request.body, current)));
+    },
+  );
+
+  api.delete(
+    '/api/v1/event-type/:event_type_name',
+    {
+      schema: {
+        tags,
+        params: EventTypeParams,
+        querystring: Type.Object({ expunge: Type.Optional(Type.Boolean({ default: false })) }),
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const current = await mustGet(request.params.event_type_name);
+      await store.deleteEventType(current.name, request.query.expunge ?? false);
+      reply.code(204);
+      return null;
+    },
+  );
+}

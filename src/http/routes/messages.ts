@@ -1,0 +1,144 @@
+import { Type } from 'typebox';
+import { ApiError } from '../../domain/errors.js';
+import type { App } from '../../domain/model.js';
+import { loadApp, requireAdmin } from '../auth.js';
+import { AppIdParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
+import {
+  MessageEndpointOut,
+  MessageIn,
+  MessageListQuery,
+  MessageOut,
+  ResendParams,
+  WithContentQuery,
+} from '../schemas/messages.js';
+import type { Api, ApiDeps } from '../types.js';
+import { messageEndpointOut, messageOut, timeParam } from '../wire.js';
+import { appInput, createOrGetApp } from './applications.js';
+import { loadEndpoint } from './endpoints.js';
+import { pageQuery } from './paging.js';
+
+export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): void {
+  const tags = ['Message'];
+
+  api.post(
+    '/api/v1/app/:app_id/msg',
+    {
+      schema: {
+        tags,
+        params: AppIdParams,
+        querystring: WithContentQuery,
+        body: MessageIn,
+        response: { 202: MessageOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { body } = request;
+      let app: App | null = null;
+      if (body.application && !(await store.getApp(request.params.app_id))) {
+        // Svix: an inline application is created under the path's id as its uid, if missing.
+        requireAdmin(request);
+        const input = appInput({ ...body.application, uid: request.params.app_id });
+        app = (await createOrGetApp(store, input, true)).app;
+      }
+      app ??= await loadApp(store, request, request.params.app_id);
+      const { message, created } = await store.publish(
+        app.id,
+        {
+          eventType: body.eventType,
+          eventId: body.eventId ?? null,
+          payload: JSON.stringify(body.payload),
+          channels: body.channels ?? null,
+        },
+        Date.now(),
+      );
+      if (created) wakeDispatcher();
+      reply.code(202);
+      return messageOut(message, request.query.with_content ?? true, created ? body.payload : undefined);
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/msg',
+    {
+      schema: {
+        tags,
+        params: AppIdParams,
+        querystring: Type.Intersect([ListQuery, MessageListQuery]),
+        response: { 200: ListOf(MessageOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const q = request.query;
+      const page = await store.listMessages(
+        app.id,
+        {
+          since: timeParam(q.after),
+          until: timeParam(q.before),
+          eventTypes: q.event_types ?? null,
+          channel: q.channel ?? null,
+        },
+        pageQuery(q, 'descending'),
+      );
+      return { ...page, data: page.data.map((m) => messageOut(m, q.with_content ?? true)) };
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/msg/:msg_id',
+    {
+      schema: {
+        tags,
+        params: MessageParams,
+        querystring: WithContentQuery,
+        response: { 200: MessageOut, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const message = await store.getMessage(app.id, request.params.msg_id);
+      if (!message) throw new ApiError('message_not_found');
+      return messageOut(message, request.query.with_content ?? true);
+    },
+  );
+
+  api.get(
+    '/api/v1/app/:app_id/msg/:msg_id/endpoint',
+    {
+      schema: {
+        tags: ['Message Attempt'],
+        params: MessageParams,
+        querystring: ListQuery,
+        response: { 200: ListOf(MessageEndpointOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const message = await store.getMessage(app.id, request.params.msg_id);
+      if (!message) throw new ApiError('message_not_found');
+      const page = await store.listDeliveriesOfMessage(app.id, message.id, pageQuery(request.query));
+      return { ...page, data: page.data.map(messageEndpointOut) };
+    },
+  );
+
+  api.post(
+    '/api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
+    {
+      schema: {
+        tags: ['Message Attempt'],
+        params: ResendParams,
+        response: { 202: Type.Object({}), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const message = await store.getMessage(app.id, request.params.msg_id);
+      if (!message) throw new ApiError('message_not_found');
+      const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      await store.resend(app.id, message.id, endpoint.id, Date.now());
+      wakeDispatcher();
+      reply.code(202);
+      return {};
+    },
+  );
+}

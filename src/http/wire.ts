@@ -1,0 +1,103 @@
+import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
+import { MESSAGE_STATUS } from '../domain/model.js';
+import type { DeliveryRow } from '../store/store.js';
+
+/** Domain records to Svix wire shapes (camelCase, ISO times, both old and new field names). */
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function appOut(a: App) {
+  return {
+    id: a.id,
+    uid: a.uid,
+    name: a.name,
+    metadata: a.metadata,
+    rateLimit: a.rateLimit,
+    throttleRate: a.rateLimit,
+    createdAt: iso(a.createdAt),
+    updatedAt: iso(a.updatedAt),
+  };
+}
+
+export function eventTypeOut(e: EventType) {
+  return {
+    name: e.name,
+    description: e.description,
+    archived: e.archived,
+    deprecated: e.deprecated,
+    featureFlag: e.featureFlag,
+    schemas: e.schemas,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function endpointOut(e: Endpoint) {
+  return {
+    id: e.id,
+    uid: e.uid,
+    url: e.url,
+    description: e.description,
+    disabled: e.disabled,
+    filterTypes: e.eventTypes,
+    eventTypes: e.eventTypes,
+    channels: e.channels,
+    metadata: e.metadata,
+    rateLimit: e.rateLimit,
+    throttleRate: e.rateLimit,
+    version: 1,
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function messageOut(m: Message, withContent: boolean, parsedPayload?: unknown) {
+  return {
+    id: m.id,
+    eventType: m.eventType,
+    eventId: m.eventId,
+    channels: m.channels,
+    payload: withContent ? (parsedPayload ?? JSON.parse(m.payload)) : {},
+    timestamp: iso(m.createdAt),
+  };
+}
+
+export function attemptOut(a: Attempt) {
+  const status = a.succeeded ? 'success' : 'fail';
+  return {
+    id: a.id,
+    msgId: a.msgId,
+    endpointId: a.endpointId,
+    url: a.url,
+    response: a.response,
+    responseStatusCode: a.responseStatusCode,
+    responseDurationMs: a.durationMs,
+    status: MESSAGE_STATUS[status],
+    statusText: status,
+    triggerType: a.trigger === 'manual' ? 1 : 0,
+    timestamp: iso(a.createdAt),
+  } as const;
+}
+
+export function messageEndpointOut(d: DeliveryRow) {
+  const e = d.endpoint;
+  return {
+    id: e.id,
+    uid: e.uid,
+    url: e.url,
+    description: e.description,
+    disabled: e.disabled,
+    channels: e.channels,
+    filterTypes: e.eventTypes,
+    rateLimit: e.rateLimit,
+    throttleRate: e.rateLimit,
+    status: MESSAGE_STATUS[d.status],
+    statusText: d.status,
+    nextAttempt: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt),
+    createdAt: iso(e.createdAt),
+    updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function timeParam(value: string | null | undefined): number | null {
+  return value ? Date.parse(value) : null;
+}
