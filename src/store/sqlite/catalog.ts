@@ -1,7 +1,7 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { App, EventType } from '../../domain/model.js';
-import type { AppInput, EventTypeInput, Store } from '../store.js';
+import type { AppInput, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from './rows.js';

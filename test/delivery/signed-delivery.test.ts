@@ -1,0 +1,43 @@
+import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+
+describe('signed delivery', () => {
+  let hg: TestHookgate;
+  let receiver: Receiver;
+
+  beforeEach(async () => {
+    hg = await startTestHookgate();
+    receiver = await startReceiver();
+  });
+  afterEach(async () => {
+    await hg.destroy();
+    await receiver.close();
+  });
+
+  it('delivers a published message that standardwebhooks and svix both verify', async () => {
+    const app = await hg.svix.application.create({ name: 'Acme' });
+    const endpoint = await hg.svix.endpoint.create(app.id, { url: receiver.url });
+    const { key } = await hg.svix.endpoint.getSecret(app.id, endpoint.id);
+    const msg = await hg.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { amount: 42, note: 'é ✓' } });
+
+    const [req] = await receiver.waitFor(1);
+    expect(req!.headers['webhook-id']).toBe(msg.id);
+    expect(JSON.parse(req!.body)).toEqual({ amount: 42, note: 'é ✓' });
+    const headers = {
+      'webhook-id': String(req!.headers['webhook-id']),
+      'webhook-timestamp': String(req!.headers['webhook-timestamp']),
+      'webhook-signature': String(req!.headers['webhook-signature']),
+    };
+    expect(new StandardWebhook(key).verify(req!.body, headers)).toEqual({ amount: 42, note: 'é ✓' });
+    expect(new SvixWebhook(key).verify(req!.body, headers)).toEqual({ amount: 42, note: 'é ✓' });
+
+    const attempts = await eventually(async () => {
+      const list = await hg.svix.messageAttempt.listByMsg(app.id, msg.id);
+      return list.data.length === 1 ? list : null;
+    });
+    expect(attempts.data[0]).toMatchObject({ msgId: msg.id, endpointId: endpoint.id, responseStatusCode: 200, status: 0 });
+  });
+});

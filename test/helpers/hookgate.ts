@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Svix } from 'svix';
+import { type HookgateConfig, parseConfig } from '../../src/cli/config.js';
+import { type RunningHookgate, startHookgate } from '../../src/cli/server.js';
+
+export interface TestHookgate extends RunningHookgate {
+  adminToken: string;
+  dbPath: string;
+  svix: Svix;
+  /** Stops the server and deletes its database directory. */
+  destroy(): Promise<void>;
+}
+
+/** A fresh directory under the OS temp dir, removed by the caller. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hookgate-test-'));
+}
+
+/** The configuration tests run with: loopback allowed, fast retries, quiet logs. */
+export function testConfig(dbPath: string, overrides: Partial<HookgateConfig> = {}): HookgateConfig {
+  return {
+    ...parseConfig({
+      port: '0',
+      host: '127.0.0.1',
+      db: dbPath,
+      synchronous: 'FULL',
+      adminToken: `hgsk_test_${randomBytes(12).toString('hex')}`,
+      retrySchedule: '1,1',
+      requestTimeout: '5',
+      allowNetworks: '127.0.0.0/8,::1/128',
+      maxPayloadBytes: String(1024 * 1024),
+      logLevel: 'silent',
+    }),
+    ...overrides,
+  };
+}
+
+/** Starts Hookgate in this process on a free port with its own SQLite file. */
+export async function startTestHookgate(overrides: Partial<HookgateConfig> = {}): Promise<TestHookgate> {
+  const dir = tempDir();
+  const config = testConfig(overrides.dbPath ?? join(dir, 'hookgate.db'), overrides);
+  const running = await startHookgate(config);
+  return {
+    ...running,
+    adminToken: config.adminToken!,
+    dbPath: config.dbPath,
+    svix: new Svix(config.adminToken!, { serverUrl: running.url }),
+    async destroy() {
+      await running.stop(2000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
