@@ -21,6 +21,21 @@ export interface HttpOptions extends ApiDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** Query parameters that are lists: Svix clients join them with commas, others repeat them. */
+const LIST_PARAMS = new Set(['event_types', 'tag']);
+
+function parseQuery(text: string): Record<string, string | string[]> {
+  const params = new URLSearchParams(text);
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    out[key] = LIST_PARAMS.has(key)
+      ? values.flatMap((v) => v.split(',')).filter(Boolean)
+      : values[values.length - 1]!;
+  }
+  return out;
+}
+
 /** Paths served without a token. */
 const PUBLIC_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping', '/openapi.json']);
 
@@ -30,6 +45,7 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     bodyLimit: options.maxPayloadBytes,
     // Svix's JSON is camelCase with no prototype games; refuse __proto__ outright.
     onProtoPoisoning: 'error',
+    routerOptions: { querystringParser: parseQuery },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
     },

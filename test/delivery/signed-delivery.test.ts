@@ -21,7 +21,10 @@ describe('signed delivery', () => {
     const app = await hg.svix.application.create({ name: 'Acme' });
     const endpoint = await hg.svix.endpoint.create(app.id, { url: receiver.url });
     const { key } = await hg.svix.endpoint.getSecret(app.id, endpoint.id);
-    const msg = await hg.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { amount: 42, note: 'é ✓' } });
+    const msg = await hg.svix.message.create(app.id, {
+      eventType: 'invoice.paid',
+      payload: { amount: 42, note: 'é ✓' },
+    });
 
     const [req] = await receiver.waitFor(1);
     expect(req!.headers['webhook-id']).toBe(msg.id);
@@ -38,6 +41,11 @@ describe('signed delivery', () => {
       const list = await hg.svix.messageAttempt.listByMsg(app.id, msg.id);
       return list.data.length === 1 ? list : null;
     });
-    expect(attempts.data[0]).toMatchObject({ msgId: msg.id, endpointId: endpoint.id, responseStatusCode: 200, status: 0 });
+    expect(attempts.data[0]).toMatchObject({
+      msgId: msg.id,
+      endpointId: endpoint.id,
+      responseStatusCode: 200,
+      status: 0,
+    });
   });
 });

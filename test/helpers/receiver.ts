@@ -29,7 +29,9 @@ export interface Receiver {
 }
 
 /** A real HTTP receiver on 127.0.0.1 that records every request and answers as told. */
-export async function startReceiver(respond: Responder = () => ({ status: 200, body: 'ok' })): Promise<Receiver> {
+export async function startReceiver(
+  respond: Responder = () => ({ status: 200, body: 'ok' }),
+): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const waiters: Array<() => void> = [];
   const receiver: Receiver = {
@@ -50,7 +52,10 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
           () => reject(new Error(`receiver got ${requests.length} of ${count} requests`)),
           timeoutMs,
         );
-        if (!check()) waiters.push(() => void check());
+        const waiter = () => {
+          if (!check()) waiters.push(waiter);
+        };
+        waiter();
       });
     },
     close: () => closeServer(server),
@@ -59,7 +64,12 @@ export async function startReceiver(respond: Responder = () => ({ status: 200, b
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const received = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now() };
+      const received = {
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+        at: Date.now(),
+      };
       const n = requests.length;
       requests.push(received);
       for (const w of waiters.splice(0)) w();
