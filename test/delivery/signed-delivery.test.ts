@@ -48,4 +48,41 @@ describe('signed delivery', () => {
       status: 0,
     });
   });
+
+  it('co-signs with the old secret during a rotation grace period, so receivers on either key verify', async () => {
+    const app = await hg.svix.application.create({ name: 'Rotating' });
+    const endpoint = await hg.svix.endpoint.create(app.id, { url: receiver.url });
+    const oldKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
+    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 3600 } as never);
+    const newKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
+    expect(newKey).not.toBe(oldKey);
+
+    await hg.svix.message.create(app.id, { eventType: 'rotation', payload: { step: 1 } });
+    const [req] = await receiver.waitFor(1);
+    const headers = {
+      'webhook-id': String(req!.headers['webhook-id']),
+      'webhook-timestamp': String(req!.headers['webhook-timestamp']),
+      'webhook-signature': String(req!.headers['webhook-signature']),
+    };
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    for (const key of [oldKey, newKey]) {
+      expect(new StandardWebhook(key).verify(req!.body, headers)).toEqual({ step: 1 });
+      expect(new SvixWebhook(key).verify(req!.body, headers)).toEqual({ step: 1 });
+    }
+
+    // With no grace period the key being rotated out stops signing at once.
+    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 0 } as never);
+    const newestKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
+    await hg.svix.message.create(app.id, { eventType: 'rotation', payload: { step: 2 } });
+    const second = (await receiver.waitFor(2))[1]!;
+    const secondHeaders = {
+      'webhook-id': String(second.headers['webhook-id']),
+      'webhook-timestamp': String(second.headers['webhook-timestamp']),
+      'webhook-signature': String(second.headers['webhook-signature']),
+    };
+    expect(new StandardWebhook(newestKey).verify(second.body, secondHeaders)).toEqual({ step: 2 });
+    expect(() => new StandardWebhook(newKey).verify(second.body, secondHeaders)).toThrow();
+    // The first rotated-out key is still inside its hour of grace and keeps co-signing.
+    expect(new SvixWebhook(oldKey).verify(second.body, secondHeaders)).toEqual({ step: 2 });
+  });
 });

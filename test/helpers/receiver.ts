@@ -23,6 +23,8 @@ export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
   respond: Responder;
+  /** Requests being answered right now, and the most there ever were at once. */
+  concurrency: { now: number; max: number };
   /** Resolves once `count` requests have arrived; rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
@@ -38,6 +40,7 @@ export async function startReceiver(
     url: '',
     requests,
     respond,
+    concurrency: { now: 0, max: 0 },
     waitFor(count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -61,6 +64,10 @@ export async function startReceiver(
     close: () => closeServer(server),
   };
   const server: Server = createServer((req, res) => {
+    const load = receiver.concurrency;
+    load.now++;
+    load.max = Math.max(load.max, load.now);
+    res.on('close', () => load.now--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
