@@ -53,7 +53,7 @@ describe('signed delivery', () => {
     const app = await hg.svix.application.create({ name: 'Rotating' });
     const endpoint = await hg.svix.endpoint.create(app.id, { url: receiver.url });
     const oldKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
-    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 3600 } as never);
+    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 3600 });
     const newKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
     expect(newKey).not.toBe(oldKey);
 
@@ -71,7 +71,7 @@ describe('signed delivery', () => {
     }
 
     // With no grace period the key being rotated out stops signing at once.
-    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 0 } as never);
+    await hg.svix.endpoint.rotateSecret(app.id, endpoint.id, { gracePeriodSeconds: 0 });
     const newestKey = (await hg.svix.endpoint.getSecret(app.id, endpoint.id)).key;
     await hg.svix.message.create(app.id, { eventType: 'rotation', payload: { step: 2 } });
     const second = (await receiver.waitFor(2))[1]!;
