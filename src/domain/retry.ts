@@ -53,9 +53,10 @@ export function parseRetryAfter(value: string | undefined, nowMs: number = Date.
 export function parseRetrySchedule(text: string): number[] {
   if (text.trim() === '') return [];
   return text.split(',').map((part) => {
-    const n = Number(part.trim());
-    if (!Number.isFinite(n) || n < 0) throw new Error(`invalid retry delay "${part}"`);
-    return n;
+    const trimmed = part.trim();
+    // Number('') is 0: a stray comma must not add an immediate retry.
+    if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new Error(`invalid retry delay "${part}"`);
+    return Number(trimmed);
   });
 }
 

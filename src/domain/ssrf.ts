@@ -32,7 +32,10 @@ const REFUSED_IPV6_RANGES = new Set([
   'benchmarking',
   'amt',
   'as112v6',
-  'deprecated',
+  'deprecatedSiteLocal', // fec0::/10
+  'deprecatedOrchid',
+  'discard', // 100::/64
+  'segmentRouting',
   'orchid2',
   'droneRemoteIdProtocolEntityTags',
 ]);
@@ -44,6 +47,7 @@ const EXTRA_REFUSED_CIDRS = [
   '198.51.100.0/24', // TEST-NET-2
   '203.0.113.0/24', // TEST-NET-3
   '240.0.0.0/4', // reserved, includes 255.255.255.255
+  '::/96', // IPv4-compatible IPv6 (deprecated): ::7f00:1 would reach 127.0.0.1 on some stacks
   'fd00:ec2::254/128', // AWS IPv6 metadata (inside fc00::/7, listed for the reader)
 ].map((c) => ipaddr.parseCIDR(c));
 

@@ -1,0 +1,316 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from '../../src/domain/ids.js';
+import type { Attempt } from '../../src/domain/model.js';
+import type { AttemptOutcome, EndpointInput, Store } from '../../src/store/store.js';
+
+/**
+ * The store conformance suite: semantics every Store implementation must have, independent of
+ * the database behind it. Each implementation's test file calls this with a factory that opens
+ * a fresh, empty store.
+ */
+export function describeStoreConformance(
+  name: string,
+  openStore: () => Promise<{ store: Store; close: () => Promise<void> }>,
+) {
+  describe(`${name} store conformance`, () => {
+    const endpointInput = (
+      url: string,
+      extra: Partial<EndpointInput> = {},
+    ): EndpointInput & { secret: string } => ({
+      url,
+      uid: null,
+      description: '',
+      disabled: false,
+      eventTypes: null,
+      channels: null,
+      metadata: {},
+      rateLimit: null,
+      secret: `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
+      ...extra,
+    });
+    const appInput = (name: string, uid: string | null = null) => ({
+      name,
+      uid,
+      metadata: {},
+      rateLimit: null,
+    });
+    const claim = (
+      store: Store,
+      workerId: string,
+      now: number,
+      extra: Partial<Parameters<Store['claimDue']>[0]> = {},
+    ) =>
+      store.claimDue({
+        workerId,
+        now,
+        leaseUntil: now + 10_000,
+        limit: 100,
+        inFlightByEndpoint: new Map(),
+        perEndpointLimit: 100,
+        ...extra,
+      });
+    const attempt = (
+      d: { appId: string; msgId: string; endpointId: string },
+      at: number,
+      status: number,
+    ): Attempt => ({
+      id: newId('atmpt', at),
+      appId: d.appId,
+      msgId: d.msgId,
+      endpointId: d.endpointId,
+      url: 'http://127.0.0.1/',
+      responseStatusCode: status,
+      response: '',
+      durationMs: 1,
+      succeeded: status >= 200 && status < 300,
+      trigger: 'scheduled',
+      createdAt: at,
+    });
+
+    it('routes a message only to enabled endpoints whose filters match', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const all = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/all'));
+        await store.createEndpoint(
+          app.id,
+          endpointInput('http://127.0.0.1/other', { eventTypes: ['other'] }),
+        );
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/off', { disabled: true }));
+        const eu = await store.createEndpoint(
+          app.id,
+          endpointInput('http://127.0.0.1/eu', { channels: ['eu'] }),
+        );
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: ['eu'] }, now);
+        const claimed = await claim(store, 'w1', now);
+        expect(claimed.map((c) => c.endpointId).sort()).toEqual([all.id, eu.id].sort());
+      } finally {
+        await close();
+      }
+    });
+
+    it('returns the first message for a repeated eventId and creates no deliveries for it', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const first = await store.publish(
+          app.id,
+          { eventType: 'x', eventId: 'e1', payload: '{"a":1}', channels: null },
+          now,
+        );
+        const again = await store.publish(
+          app.id,
+          { eventType: 'x', eventId: 'e1', payload: '{"a":2}', channels: null },
+          now,
+        );
+        expect(first.created).toBe(true);
+        expect(again).toEqual({ message: first.message, created: false });
+        expect(await claim(store, 'w', now)).toHaveLength(1);
+      } finally {
+        await close();
+      }
+    });
+
+    it('commits concurrent publishes together, each durable and distinct', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            store.publish(
+              app.id,
+              { eventType: 'x', eventId: `e${i}`, payload: `{"i":${i}}`, channels: null },
+              now,
+            ),
+          ),
+        );
+        expect(new Set(results.map((r) => r.message.id)).size).toBe(200);
+        const page = await store.listMessages(
+          app.id,
+          { since: null, until: null, eventTypes: null, channel: null },
+          { limit: 250, iterator: null, order: 'descending' },
+        );
+        expect(page.data).toHaveLength(200);
+      } finally {
+        await close();
+      }
+    });
+
+    it('never leases a delivery to two workers within a lease, and hands it over when the lease runs out', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [mine] = await claim(store, 'w1', now);
+        expect(mine).toBeDefined();
+        expect(await claim(store, 'w2', now + 9_999)).toEqual([]);
+        const [taken] = await claim(store, 'w2', now + 10_000);
+        expect(taken?.deliveryId).toBe(mine!.deliveryId);
+
+        // The first worker's late result is recorded as an attempt but does not settle w2's lease.
+        const outcome: AttemptOutcome = {
+          workerId: 'w1',
+          deliveryId: mine!.deliveryId,
+          attempt: attempt(mine!, now + 10_001, 200),
+          next: { kind: 'succeeded' },
+        };
+        await store.recordOutcomes([outcome]);
+        expect(
+          await store.endpointStats(app.id, mine!.endpointId, { since: null, until: null }),
+        ).toMatchObject({
+          success: 0,
+          sending: 1,
+        });
+      } finally {
+        await close();
+      }
+    });
+
+    it('reschedules a retry, settles a success, and fails with the endpoint disabled after 410', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [d] = await claim(store, 'w', now);
+        await store.recordOutcomes([
+          {
+            workerId: 'w',
+            deliveryId: d!.deliveryId,
+            attempt: attempt(d!, now, 500),
+            next: { kind: 'retry', at: now + 5000 },
+          },
+        ]);
+        expect(await store.nextWakeAt()).toBe(now + 5000);
+        expect(await claim(store, 'w', now + 4999)).toEqual([]);
+        const [again] = await claim(store, 'w', now + 5000);
+        expect(again!.attemptsMade).toBe(1);
+        await store.recordOutcomes([
+          {
+            workerId: 'w',
+            deliveryId: again!.deliveryId,
+            attempt: attempt(again!, now + 5000, 410),
+            next: { kind: 'failed_and_disable_endpoint' },
+          },
+        ]);
+        expect((await store.getEndpoint(app.id, ep.id))?.disabled).toBe(true);
+        expect(await store.endpointStats(app.id, ep.id, { since: null, until: null })).toMatchObject({
+          fail: 1,
+        });
+        const attempts = await store.listAttempts(
+          app.id,
+          {
+            endpointId: ep.id,
+            status: null,
+            statusCodeClass: null,
+            since: null,
+            until: null,
+            eventTypes: null,
+            channel: null,
+          },
+          { limit: 10, iterator: null, order: 'descending' },
+        );
+        expect(attempts.data.map((a) => a.responseStatusCode)).toEqual([410, 500]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('gives an endpoint no more leases than its free concurrency slots', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const busy = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/busy'));
+        const now = Date.now();
+        for (let i = 0; i < 10; i++) {
+          await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        }
+        const claimed = await claim(store, 'w', now, {
+          perEndpointLimit: 4,
+          inFlightByEndpoint: new Map([[busy.id, 1]]),
+        });
+        expect(claimed).toHaveLength(3);
+        expect(
+          await claim(store, 'w', now, { perEndpointLimit: 4, inFlightByEndpoint: new Map([[busy.id, 4]]) }),
+        ).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('pages forwards and backwards with cursors, without gaps or overlaps', async () => {
+      const { store, close } = await openStore();
+      try {
+        const ids: string[] = [];
+        for (let i = 0; i < 7; i++) ids.push((await store.createApp(appInput(`app${i}`))).id);
+        const seen: string[] = [];
+        let iterator: string | null = null;
+        for (;;) {
+          const page = await store.listApps({ limit: 3, iterator, order: 'ascending' });
+          seen.push(...page.data.map((a) => a.id));
+          if (page.done) break;
+          iterator = page.iterator;
+        }
+        expect(seen).toEqual(ids);
+        const last = await store.listApps({ limit: 3, iterator: ids[5]!, order: 'ascending' });
+        const back = await store.listApps({ limit: 3, iterator: last.prevIterator, order: 'ascending' });
+        expect(back.data.map((a) => a.id)).toEqual(ids.slice(3, 6));
+      } finally {
+        await close();
+      }
+    });
+
+    it('deletes an app with everything it owns and leaves other apps untouched', async () => {
+      const { store, close } = await openStore();
+      try {
+        const doomed = await store.createApp(appInput('doomed', 'doomed'));
+        const kept = await store.createApp(appInput('kept', 'kept'));
+        const now = Date.now();
+        for (const app of [doomed, kept]) {
+          await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+          await store.publish(
+            app.id,
+            { eventType: 'x', eventId: 'same', payload: '{}', channels: null },
+            now,
+          );
+        }
+        await store.deleteApp(doomed.id);
+        expect(await store.getApp('doomed')).toBeNull();
+        expect(await store.getMessage(doomed.id, 'same')).toBeNull();
+        expect((await store.getApp('kept'))?.id).toBe(kept.id);
+        expect(await store.getMessage(kept.id, 'same')).not.toBeNull();
+        const claimed = await claim(store, 'w', now);
+        expect(claimed.map((c) => c.appId)).toEqual([kept.id]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('refuses a second app or endpoint with the same uid', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a', 'dup'));
+        await expect(store.createApp(appInput('b', 'dup'))).rejects.toMatchObject({
+          code: 'conflict',
+          status: 409,
+        });
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/', { uid: 'ep' }));
+        await expect(
+          store.createEndpoint(app.id, endpointInput('http://127.0.0.1/', { uid: 'ep' })),
+        ).rejects.toMatchObject({
+          code: 'conflict',
+        });
+      } finally {
+        await close();
+      }
+    });
+  });
+}
