@@ -1,5 +1,7 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { makeAuthenticator } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -46,10 +48,18 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     // Svix's JSON is camelCase with no prototype games; refuse __proto__ outright.
     onProtoPoisoning: 'error',
     routerOptions: { querystringParser: parseQuery },
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON bodies arrive typed: no coercion there (123 is not a name). Query strings and path
+  // parameters are text and need it ("limit=10", "with_content=false", repeated list params).
+  const ajvOptions: AjvOptions = { removeAdditional: false, useDefaults: true, allErrors: true };
+  const bodyAjv = addFormats.default(new Ajv({ ...ajvOptions, coerceTypes: false }));
+  const textAjv = addFormats.default(new Ajv({ ...ajvOptions, coerceTypes: 'array' }));
+  api.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : textAjv).compile(schema),
+  );
+  // Only JSON is accepted; without this Fastify would parse text/plain and answer 422, not 415.
+  api.removeContentTypeParser('text/plain');
 
   api.setErrorHandler(errorHandler);
   api.setNotFoundHandler(notFoundHandler);

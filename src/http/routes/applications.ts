@@ -97,10 +97,9 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      const existing = await store.getApp(request.params.app_id);
-      if (!existing) {
-        // Svix upserts: PUT on an unknown id creates the app with that uid.
-        requireAdmin(request);
+      // Svix upserts: PUT on an unknown id creates the app with that uid. Only the admin may;
+      // an app token gets the same 404 for a missing app as for another tenant's.
+      if (request.principal.kind === 'admin' && !(await store.getApp(request.params.app_id))) {
         const input = appInput({ uid: request.params.app_id, ...request.body });
         reply.code(201);
         return appOut(await store.createApp(input));

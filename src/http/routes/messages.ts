@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
-import { loadApp, requireAdmin } from '../auth.js';
+import { loadApp } from '../auth.js';
 import { AppIdParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
 import {
   MessageEndpointOut,
@@ -34,9 +34,12 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
     async (request, reply) => {
       const { body } = request;
       let app: App | null = null;
-      if (body.application && !(await store.getApp(request.params.app_id))) {
+      if (
+        body.application &&
+        request.principal.kind === 'admin' &&
+        !(await store.getApp(request.params.app_id))
+      ) {
         // Svix: an inline application is created under the path's id as its uid, if missing.
-        requireAdmin(request);
         const input = appInput({ ...body.application, uid: request.params.app_id });
         app = (await createOrGetApp(store, input, true)).app;
       }

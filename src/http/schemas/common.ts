@@ -55,5 +55,6 @@ export const errorResponses = {
   404: ErrorOut,
   409: ErrorOut,
   413: ErrorOut,
-  422: ValidationErrorOut,
+  // Schema failures carry a list of issues; domain checks (URL, secret, headers) one sentence.
+  422: Type.Union([ValidationErrorOut, ErrorOut]),
 };
