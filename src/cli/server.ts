@@ -20,6 +20,10 @@ export interface RunningHookgate {
 
 /** How long app-portal tokens live by default: 7 days. */
 const APP_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
+/** A repeated Idempotency-Key replays the first response for 24 hours, as in Svix. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+const HOUSEKEEPING_BATCH = 10_000;
 
 /** Resolves the admin token's hash: from configuration, from storage, or freshly generated. */
 async function adminTokenHash(store: Store, configured: string | null) {
@@ -56,6 +60,12 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     requestTimeoutMs: timeoutMs,
     onError: (err) => api.log.error({ err }, 'dispatcher error'),
   });
+  const housekeeping = setInterval(() => {
+    const now = Date.now();
+    store
+      .pruneExpired(now, now - IDEMPOTENCY_TTL_MS, HOUSEKEEPING_BATCH)
+      .catch((err) => api.log.warn({ err }, 'housekeeping failed'));
+  }, HOUSEKEEPING_INTERVAL_MS).unref();
   const address = await api.listen({ port: config.port, host: config.host });
   const running = dispatcher;
   return {
@@ -65,6 +75,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     api,
     dispatcher: running,
     async stop(deadlineMs = 10_000) {
+      clearInterval(housekeeping);
       await api.close();
       await running.stop(deadlineMs);
       await sender.close();

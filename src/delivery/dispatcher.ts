@@ -54,6 +54,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   let outcomes: AttemptOutcome[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
+  let closed = false;
   let wakeUp: (() => void) | null = null;
   let woken = false;
 
@@ -116,6 +117,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function queueOutcome(outcome: AttemptOutcome): void {
+    // Past the shutdown deadline nothing more is written: the lease brings the delivery back.
+    if (closed) return;
     if (outcomes.length === 0)
       flushing = flushing.then(() => new Promise((r) => setImmediate(r))).then(flush);
     outcomes.push(outcome);
@@ -198,6 +201,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       clearTimeout(timer);
       await flushing;
       await flush();
+      closed = true;
     },
   };
 }

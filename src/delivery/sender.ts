@@ -32,6 +32,7 @@ export interface SendResult {
 
 export interface Sender {
   send(req: SendRequest): Promise<SendResult>;
+  /** Aborts whatever is still in flight and closes the pool. */
   close(): Promise<void>;
 }
 
@@ -82,7 +83,7 @@ export function makeSender(options: SenderOptions): Sender {
     }
   }
 
-  return { send, close: () => agent.close() };
+  return { send, close: () => agent.destroy() };
 }
 
 /** Reads at most `limit` bytes of a body and drops the rest without buffering it. */

@@ -1,6 +1,6 @@
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
-import type { DeliveryRow } from '../store/store.js';
+import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
 
 /** Domain records to Svix wire shapes (camelCase, ISO times, both old and new field names). */
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -95,6 +95,15 @@ export function messageEndpointOut(d: DeliveryRow) {
     nextAttempt: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt),
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
+  };
+}
+
+export function endpointMessageOut(r: EndpointMessageRow, withContent: boolean) {
+  return {
+    ...messageOut(r.message, withContent),
+    status: MESSAGE_STATUS[r.status],
+    statusText: r.status,
+    nextAttempt: r.nextAttemptAt === null ? null : iso(r.nextAttemptAt),
   };
 }
 

@@ -60,6 +60,13 @@ export interface Store {
   /** Queues one more (manual) attempt of the message to the endpoint. */
   resend(appId: string, msgId: string, endpointId: string, now: number): Promise<void>;
   listDeliveriesOfMessage(appId: string, msgId: string, page: PageQuery): Promise<Page<DeliveryRow>>;
+  /** The messages bound for an endpoint, with the state of their delivery there. */
+  listMessagesOfEndpoint(
+    appId: string,
+    endpointId: string,
+    filter: MessageFilter & { status: MessageStatusText | null },
+    page: PageQuery,
+  ): Promise<Page<EndpointMessageRow>>;
 
   // ---- attempts
   listAttempts(appId: string, filter: AttemptFilter, page: PageQuery): Promise<Page<Attempt>>;
@@ -85,6 +92,12 @@ export interface Store {
   saveAppToken(tokenHash: string, appId: string, expiresAt: number): Promise<void>;
   /** The app a (hashed) app-scoped token belongs to, if it exists and has not expired. */
   findAppToken(tokenHash: string, now: number): Promise<string | null>;
+
+  /**
+   * Deletes idempotency records created before `idempotencyBefore` and app tokens expired by
+   * `now`, at most `batch` rows of each per call; returns how many rows went.
+   */
+  pruneExpired(now: number, idempotencyBefore: number, batch: number): Promise<number>;
 
   close(): Promise<void>;
 }
@@ -161,6 +174,12 @@ export interface AttemptFilter extends TimeRange {
 
 export interface DeliveryRow {
   endpoint: Endpoint;
+  status: MessageStatusText;
+  nextAttemptAt: number | null;
+}
+
+export interface EndpointMessageRow {
+  message: Message;
   status: MessageStatusText;
   nextAttemptAt: number | null;
 }

@@ -206,6 +206,10 @@ describe('svix client against Hookgate', () => {
     expect(destinations.data).toHaveLength(1);
     expect(destinations.data[0]).toMatchObject({ id: ep.id, status: 0 });
     expect(await svix.endpoint.getStats(app.id, ep.id)).toMatchObject({ success: 1, fail: 0 });
+
+    const attempted = await svix.messageAttempt.listAttemptedMessages(app.id, ep.id);
+    expect(attempted.data.map((m) => [m.id, m.status, m.payload])).toEqual([[msg.id, 0, { n: 1 }]]);
+    expect((await svix.messageAttempt.listAttemptedMessages(app.id, ep.id, { status: 2 })).data).toEqual([]);
   });
 
   it('recovers failed messages of an endpoint', async () => {

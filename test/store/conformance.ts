@@ -312,5 +312,31 @@ export function describeStoreConformance(
         await close();
       }
     });
+
+    it('prunes idempotency records past their time and expired app tokens, in bounded batches', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const now = Date.now();
+        for (let i = 0; i < 3; i++) {
+          await store.saveIdempotentResponse(
+            'admin',
+            `old${i}`,
+            { statusCode: 200, body: '{}' },
+            now - 10_000,
+          );
+        }
+        await store.saveIdempotentResponse('admin', 'fresh', { statusCode: 200, body: '{}' }, now);
+        await store.saveAppToken('expired', app.id, now - 1);
+        await store.saveAppToken('live', app.id, now + 60_000);
+        expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(3);
+        expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(1);
+        expect(await store.getIdempotentResponse('admin', 'old2')).toBeNull();
+        expect(await store.getIdempotentResponse('admin', 'fresh')).not.toBeNull();
+        expect(await store.findAppToken('live', now)).toBe(app.id);
+      } finally {
+        await close();
+      }
+    });
   });
 }

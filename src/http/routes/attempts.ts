@@ -1,11 +1,18 @@
 import { type Static, Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
+import { MESSAGE_STATUS, type MessageStatusText } from '../../domain/model.js';
 import type { AttemptFilter } from '../../store/store.js';
 import { loadApp } from '../auth.js';
 import { EndpointParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
-import { AttemptListQuery, AttemptParams, MessageAttemptOut } from '../schemas/messages.js';
+import {
+  AttemptListQuery,
+  AttemptParams,
+  EndpointMessageListQuery,
+  EndpointMessageOut,
+  MessageAttemptOut,
+} from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
-import { attemptOut, timeParam } from '../wire.js';
+import { attemptOut, endpointMessageOut, timeParam } from '../wire.js';
 import { loadEndpoint } from './endpoints.js';
 import { pageQuery } from './paging.js';
 
@@ -67,4 +74,38 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
       return attemptOut(attempt);
     },
   );
+
+  api.get(
+    '/api/v1/app/:app_id/endpoint/:endpoint_id/msg',
+    {
+      schema: {
+        tags,
+        params: EndpointParams,
+        querystring: Type.Intersect([ListQuery, EndpointMessageListQuery]),
+        response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = await loadApp(store, request, request.params.app_id);
+      const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      const q = request.query;
+      const page = await store.listMessagesOfEndpoint(
+        app.id,
+        endpoint.id,
+        {
+          status: q.status === undefined ? null : STATUS_TEXT[q.status]!,
+          since: timeParam(q.after),
+          until: timeParam(q.before),
+          eventTypes: q.event_types ?? null,
+          channel: q.channel ?? null,
+        },
+        pageQuery(q, 'descending'),
+      );
+      return { ...page, data: page.data.map((r) => endpointMessageOut(r, q.with_content ?? true)) };
+    },
+  );
 }
+
+const STATUS_TEXT = Object.fromEntries(
+  Object.entries(MESSAGE_STATUS).map(([text, n]) => [n, text as MessageStatusText]),
+) as Record<number, MessageStatusText>;

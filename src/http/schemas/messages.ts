@@ -82,6 +82,27 @@ export const MessageEndpointOut = Type.Object({
   updatedAt: DateTime,
 });
 
+export const EndpointMessageOut = Type.Object({
+  id: Type.String(),
+  eventType: Type.String(),
+  eventId: Nullable(Type.String()),
+  channels: Channels,
+  payload: Type.Unknown(),
+  timestamp: DateTime,
+  status: MessageStatus,
+  statusText: MessageStatusText,
+  nextAttempt: Nullable(DateTime),
+});
+
+export const EndpointMessageListQuery = Type.Object({
+  status: Type.Optional(MessageStatus),
+  channel: Type.Optional(Channel),
+  before: Type.Optional(Nullable(DateTime)),
+  after: Type.Optional(Nullable(DateTime)),
+  event_types: Type.Optional(Type.Array(EventTypeName)),
+  with_content: Type.Optional(Type.Boolean({ default: true })),
+});
+
 export const AttemptParams = Type.Object({
   app_id: Type.String({ minLength: 1, maxLength: 256 }),
   msg_id: Type.String({ minLength: 1, maxLength: 256 }),

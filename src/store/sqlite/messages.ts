@@ -1,11 +1,19 @@
 import { newId } from '../../domain/ids.js';
-import type { Attempt, Message } from '../../domain/model.js';
+import type { Attempt, Message, MessageStatusText } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
-import type { AttemptFilter, DeliveryRow, MessageFilter, Store, TimeRange } from '../store.js';
+import type {
+  AttemptFilter,
+  DeliveryRow,
+  EndpointMessageRow,
+  MessageFilter,
+  Store,
+  TimeRange,
+} from '../store.js';
 import type { SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import {
   type AttemptRow,
+  deliveryStatusText,
   type EndpointRow,
   type MessageRow,
   toAttempt,
@@ -20,6 +28,7 @@ type MessageStore = Pick<
   | 'listMessages'
   | 'resend'
   | 'listDeliveriesOfMessage'
+  | 'listMessagesOfEndpoint'
   | 'listAttempts'
   | 'getAttempt'
 >;
@@ -59,6 +68,14 @@ function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgI
       : `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${msgIdColumn} AND ${inner.join(' AND ')})`,
   );
 }
+
+/** SQL conditions on a delivery row (`t`) for each reported status. */
+const STATUS_CONDITIONS: Record<MessageStatusText, (now: number) => [string, ...unknown[]]> = {
+  success: () => ["t.status = 'succeeded'"],
+  fail: () => ["t.status IN ('failed', 'cancelled')"],
+  pending: (now) => ["t.status = 'pending' AND t.locked_until <= ?", now],
+  sending: (now) => ["t.status = 'pending' AND t.locked_until > ?", now],
+};
 
 export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
   const messageById = (appId: string, id: string) => {
@@ -154,17 +171,37 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
         page,
         map: (row) => ({
           endpoint: toEndpoint(row),
-          status:
-            row.d_status === 'succeeded'
-              ? 'success'
-              : row.d_status === 'pending'
-                ? row.d_locked_until > now
-                  ? 'sending'
-                  : 'pending'
-                : 'fail',
+          status: deliveryStatusText(row.d_status, row.d_locked_until, now),
           nextAttemptAt: row.d_status === 'pending' ? row.d_next : null,
         }),
         keyOf: (d) => d.endpoint.id,
+      });
+    },
+
+    listMessagesOfEndpoint: async (appId, endpointId, filter, page) => {
+      const now = Date.now();
+      const c: Conditions = { sql: ['t.app_id = ?', 't.endpoint_id = ?'], params: [appId, endpointId] };
+      if (filter.status !== null) {
+        const [sql, ...params] = STATUS_CONDITIONS[filter.status](now);
+        c.sql.push(sql);
+        c.params.push(...params);
+      }
+      addTimeRange(c, filter, 'm.created_at');
+      addMessageFilters(c, filter, 't.msg_id');
+      type Row = MessageRow & { d_status: string; d_next: number | null; d_locked_until: number };
+      return pageBy<Row, EndpointMessageRow>(prepare, {
+        select: `SELECT m.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
+                 FROM deliveries t JOIN messages m ON m.id = t.msg_id`,
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.msg_id',
+        page,
+        map: (row) => ({
+          message: toMessage(row),
+          status: deliveryStatusText(row.d_status, row.d_locked_until, now),
+          nextAttemptAt: row.d_status === 'pending' ? row.d_next : null,
+        }),
+        keyOf: (r) => r.message.id,
       });
     },
 

@@ -78,6 +78,7 @@ export const MIGRATIONS: readonly string[] = [
   -- The hot claim query walks this partial index in due order.
   CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
   CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status, created_at);
+  CREATE INDEX deliveries_by_endpoint_msg ON deliveries (endpoint_id, msg_id);
 
   CREATE TABLE attempts (
     id TEXT PRIMARY KEY,

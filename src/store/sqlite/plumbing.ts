@@ -9,6 +9,7 @@ type PlumbingStore = Pick<
   | 'setSetting'
   | 'saveAppToken'
   | 'findAppToken'
+  | 'pruneExpired'
 >;
 
 /** Settings, idempotency records and app-scoped tokens: what the API needs besides the domain. */
@@ -47,5 +48,15 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
       (prepare('SELECT app_id FROM app_tokens WHERE hash = ? AND expires_at > ?').pluck().get(hash, now) as
         | string
         | undefined) ?? null,
+    pruneExpired: (now, idempotencyBefore, batch) =>
+      commit(() => {
+        const idempotency = prepare(
+          'DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < ? LIMIT ?)',
+        ).run(idempotencyBefore, batch).changes;
+        const tokens = prepare(
+          'DELETE FROM app_tokens WHERE rowid IN (SELECT rowid FROM app_tokens WHERE expires_at <= ? LIMIT ?)',
+        ).run(now, batch).changes;
+        return idempotency + tokens;
+      }),
   };
 }

@@ -1,4 +1,4 @@
-import type { App, Attempt, Endpoint, EventType, Message } from '../../domain/model.js';
+import type { App, Attempt, Endpoint, EventType, Message, MessageStatusText } from '../../domain/model.js';
 
 /** Row shapes as SQLite returns them, and their mapping to domain records. */
 export interface AppRow {
@@ -137,4 +137,11 @@ export function toAttempt(r: AttemptRow): Attempt {
 
 export function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** A delivery's state as the API reports it: a pending row under a live lease is "sending". */
+export function deliveryStatusText(status: string, lockedUntil: number, now: number): MessageStatusText {
+  if (status === 'succeeded') return 'success';
+  if (status === 'pending') return lockedUntil > now ? 'sending' : 'pending';
+  return 'fail';
 }
