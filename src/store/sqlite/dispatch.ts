@@ -47,7 +47,12 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
            ORDER BY d.next_attempt_at
            LIMIT ?`,
         ).all(req.now, req.now, JSON.stringify(busy), req.limit) as DueRow[];
-        const lease = prepare('UPDATE deliveries SET locked_until = ?, locked_by = ? WHERE id = ?');
+        // The lease also moves next_attempt_at to its end: leased rows leave the due range of the
+        // index, so claims never wade through work in flight, and a dead holder's rows fall due
+        // again exactly when its lease runs out.
+        const lease = prepare(
+          'UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ?',
+        );
         const close = prepare(
           'UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
         );
@@ -66,7 +71,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           const endpointLoad = inFlight.get(row.endpoint_id) ?? 0;
           if (endpointLoad >= req.perEndpointLimit) continue; // stays due for a later claim
           inFlight.set(row.endpoint_id, endpointLoad + 1);
-          lease.run(req.leaseUntil, req.workerId, row.id);
+          lease.run(req.leaseUntil, req.leaseUntil, req.workerId, row.id);
           const secrets = (JSON.parse(row.secrets) as EndpointSecret[])
             .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
             .map((s) => s.key);
@@ -132,9 +137,9 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
       }),
 
     nextWakeAt: async () => {
+      // Includes leases: a lease's end is when its delivery may fall due again.
       const at = prepare(
-        `SELECT next_attempt_at FROM deliveries WHERE status = 'pending' AND locked_until = 0
-         ORDER BY next_attempt_at LIMIT 1`,
+        `SELECT next_attempt_at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`,
       )
         .pluck()
         .get() as number | undefined;
