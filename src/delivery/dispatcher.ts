@@ -35,6 +35,23 @@ export interface Dispatcher {
 }
 
 const USER_AGENT = 'Hookgate/0.1';
+/** Most deliveries leased in one claim: one transaction serves them all. */
+const CLAIM_BATCH = 200;
+
+/**
+ * Standard Webhooks headers, repeated under Svix's `svix-*` names: receivers written against
+ * hosted Svix that read those headers by hand keep working when pointed at Hookgate.
+ */
+function signedHeaders(id: string, timestamp: string, signature: string): Record<string, string> {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': signature,
+    'svix-id': id,
+    'svix-timestamp': timestamp,
+    'svix-signature': signature,
+  };
+}
 
 /**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
@@ -87,9 +104,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         ...d.headers,
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
-        'webhook-id': d.msgId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(secrets, d.msgId, timestamp, d.payload),
+        ...signedHeaders(d.msgId, String(timestamp), signatureHeader(secrets, d.msgId, timestamp, d.payload)),
       },
     });
     const attemptRecord: Attempt = {
@@ -158,7 +173,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       workerId,
       now,
       leaseUntil: now + leaseMs,
-      limit: Math.min(free, 200),
+      limit: Math.min(free, CLAIM_BATCH),
       inFlightByEndpoint,
       perEndpointLimit,
     });

@@ -13,10 +13,6 @@ export const ERRORS = {
   attempt_not_found: { status: 404, detail: 'Message attempt not found.' },
   event_type_not_found: { status: 404, detail: 'Event type not found.' },
   conflict: { status: 409, detail: 'A resource with this identifier already exists.' },
-  idempotency_conflict: {
-    status: 409,
-    detail: 'A request with this Idempotency-Key is still being processed.',
-  },
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },

@@ -29,11 +29,6 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   return `${prefix}_${encodeBase62(value)}`;
 }
 
-/** The smallest id of `prefix` that could have been made at `ms`: a cursor bound for time filters. */
-export function idFloorAt(prefix: IdPrefix, ms: number): string {
-  return `${prefix}_${encodeBase62(BigInt(Math.max(0, ms)) << 80n)}`;
-}
-
 function encodeBase62(value: bigint): string {
   let out = '';
   for (let i = 0; i < BODY_LENGTH; i++) {
@@ -41,8 +36,4 @@ function encodeBase62(value: bigint): string {
     value /= 62n;
   }
   return out;
-}
-
-export function hasPrefix(id: string, prefix: IdPrefix): boolean {
-  return id.startsWith(`${prefix}_`);
 }

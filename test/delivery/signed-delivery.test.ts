@@ -28,6 +28,10 @@ describe('signed delivery', () => {
 
     const [req] = await receiver.waitFor(1);
     expect(req!.headers['webhook-id']).toBe(msg.id);
+    // The same values under Svix's header names, for receivers written against hosted Svix.
+    expect(req!.headers['svix-id']).toBe(msg.id);
+    expect(req!.headers['svix-timestamp']).toBe(req!.headers['webhook-timestamp']);
+    expect(req!.headers['svix-signature']).toBe(req!.headers['webhook-signature']);
     expect(JSON.parse(req!.body)).toEqual({ amount: 42, note: 'é ✓' });
     const headers = {
       'webhook-id': String(req!.headers['webhook-id']),
