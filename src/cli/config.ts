@@ -23,6 +23,8 @@ export interface HookgateConfig {
   maxPayloadBytes: number;
   /** HOOKGATE_LOG_LEVEL: pino level, default info. */
   logLevel: string;
+  /** HOOKGATE_PUBLIC_URL: the base URL providers reach Hookgate at, for ingest URLs; default: the request's Host. */
+  publicUrl: string | null;
 }
 
 export const DEFAULTS = {
@@ -35,6 +37,7 @@ export const DEFAULTS = {
   allowNetworks: '',
   maxPayloadBytes: String(1024 * 1024),
   logLevel: 'info',
+  publicUrl: '',
 } as const;
 
 /** Raw text values, as flags or environment variables give them. */
@@ -67,5 +70,20 @@ export function parseConfig(raw: RawConfig): HookgateConfig {
     allowNetworks: parseCidrList(raw.allowNetworks),
     maxPayloadBytes: positiveNumber('HOOKGATE_MAX_PAYLOAD_BYTES', raw.maxPayloadBytes, { integer: true }),
     logLevel: raw.logLevel,
+    publicUrl: parsePublicUrl(raw.publicUrl),
   };
+}
+
+function parsePublicUrl(text: string): string | null {
+  if (text === '') return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`HOOKGATE_PUBLIC_URL must be an absolute http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`HOOKGATE_PUBLIC_URL must be an absolute http(s) URL, got "${text}"`);
+  }
+  return url.href.replace(/\/$/, '');
 }

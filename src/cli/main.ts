@@ -65,6 +65,14 @@ program
     ),
   )
   .addOption(flag('--log-level <level>', 'log level', 'HOOKGATE_LOG_LEVEL', DEFAULTS.logLevel))
+  .addOption(
+    flag(
+      '--public-url <url>',
+      'base URL providers reach Hookgate at, used in ingest URLs (default: the request Host)',
+      'HOOKGATE_PUBLIC_URL',
+      DEFAULTS.publicUrl,
+    ),
+  )
   .action(async (opts) => {
     const config = parseConfig({
       port: opts.port,
@@ -77,6 +85,7 @@ program
       allowNetworks: opts.allowNetworks,
       maxPayloadBytes: opts.maxPayloadBytes,
       logLevel: opts.logLevel,
+      publicUrl: opts.publicUrl,
     });
     const hookgate = await startHookgate(config);
     const lines = [`Hookgate listening on ${hookgate.url} (SQLite: ${config.dbPath})`];

@@ -50,6 +50,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     maxPayloadBytes: config.maxPayloadBytes,
     allowNetworks: config.allowNetworks,
     appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
+    publicUrl: config.publicUrl,
     wakeDispatcher: () => dispatcher?.wake(),
     logger,
   });

@@ -102,7 +102,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       body: d.payload,
       headers: {
         ...d.headers,
-        'content-type': 'application/json',
+        'content-type': d.contentType,
         'user-agent': USER_AGENT,
         ...signedHeaders(d.msgId, String(timestamp), signatureHeader(secrets, d.msgId, timestamp, d.payload)),
       },

@@ -57,8 +57,12 @@ export interface Message {
   appId: string;
   eventType: string;
   eventId: string | null;
-  /** The JSON text of the payload, exactly as signed and sent. */
+  /** The payload text, exactly as signed and sent: JSON, or a provider's raw body. */
   payload: string;
+  /** Content type of `payload`; null means application/json. */
+  contentType: string | null;
+  /** Provider headers passed through to endpoints (inbound messages only). */
+  headers: Record<string, string> | null;
   channels: string[] | null;
   createdAt: number;
 }
@@ -101,4 +105,44 @@ export interface EndpointStats {
   sending: number;
   fail: number;
   canceled: number;
+}
+
+/** An inbound source: a URL providers post to, verified the provider's way (see src/inbound). */
+export interface Source {
+  id: string;
+  uid: string | null;
+  name: string;
+  /** Svix Ingest's source type: stripe, github, shopify, slack, svix, generic-webhook, … */
+  type: string;
+  /** Provider settings, including its signing secret (never returned by the API). */
+  config: Record<string, unknown>;
+  metadata: Metadata;
+  /** The application whose endpoints, messages and attempts carry this source's events. */
+  appId: string;
+  /** Secret part of the ingest URL; rotating it retires the old URL. */
+  token: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type InboundStatus = 'accepted' | 'rejected' | 'duplicate';
+
+/** One request a provider made to a source, whatever became of it. */
+export interface InboundRecord {
+  id: string;
+  sourceId: string;
+  status: InboundStatus;
+  /** The HTTP status Hookgate answered with. */
+  statusCode: number;
+  /** Why a request was rejected, or which message a duplicate repeats; empty when accepted. */
+  reason: string;
+  /** The message it became (accepted) or repeats (duplicate). */
+  msgId: string | null;
+  eventType: string | null;
+  dedupeKey: string | null;
+  /** The request's headers, without credentials. */
+  headers: Record<string, string>;
+  /** The body, up to a bound. */
+  body: string;
+  createdAt: number;
 }

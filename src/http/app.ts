@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { makeAuthenticator } from './auth.js';
+import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { accessRoutes } from './routes/access.js';
@@ -12,6 +12,10 @@ import { attemptRoutes } from './routes/attempts.js';
 import { endpointSettingsRoutes } from './routes/endpoint-settings.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
+import { inboundRoutes } from './routes/inbound.js';
+import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
+import { ingestLogRoutes } from './routes/ingest-log.js';
+import { ingestSourceRoutes } from './routes/ingest-sources.js';
 import { messageRoutes } from './routes/messages.js';
 import type { Api, ApiDeps } from './types.js';
 
@@ -62,6 +66,13 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   );
   // Only JSON is accepted; without this Fastify would parse text/plain and answer 422, not 415.
   api.removeContentTypeParser('text/plain');
+  // An empty body labelled JSON (curl -H 'content-type: application/json' -X POST …/resend) is no
+  // body, not malformed JSON; routes that need a body still answer 422.
+  const parseJson = api.getDefaultJsonParser('error', 'ignore');
+  api.removeContentTypeParser('application/json');
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
 
   api.decorateRequest('principal', null as never);
   api.setErrorHandler(errorHandler);
@@ -78,8 +89,11 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   const authenticate = makeAuthenticator(options.store, options.adminTokenHash);
   api.addHook('onRequest', async (request) => {
     const path = request.url.split('?', 1)[0]!;
-    if (PUBLIC_PATHS.has(path)) return;
+    // Providers authenticate by the ingest URL's token and their signature, not a bearer token.
+    if (PUBLIC_PATHS.has(path) || path.startsWith('/in/')) return;
     await authenticate(request);
+    // Sources are the operator's: app-scoped tokens never manage them.
+    if (path.startsWith('/ingest/')) requireAdmin(request);
   });
   registerIdempotency(api, options.store);
 
@@ -99,8 +113,12 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     messageRoutes,
     attemptRoutes,
     accessRoutes,
+    ingestSourceRoutes,
+    ingestEndpointRoutes,
+    ingestLogRoutes,
   ]) {
     routes(api, options);
   }
+  await inboundRoutes(api, options);
   return api;
 }

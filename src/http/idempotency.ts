@@ -18,7 +18,8 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
   const inFlight = new Map<string, Promise<void>>();
 
   app.addHook('preHandler', async (request: FastifyRequest, reply) => {
-    if (request.method !== 'POST') return;
+    // Inbound provider requests have no principal: their retries are deduplicated by delivery id.
+    if (request.method !== 'POST' || !request.principal) return;
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH) return;
     const p = request.principal;

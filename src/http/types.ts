@@ -26,4 +26,6 @@ export interface ApiDeps {
   allowNetworks: readonly Cidr[];
   /** How long app-portal tokens stay valid when the caller gives no expiry, in seconds. */
   appTokenTtlSeconds: number;
+  /** Base URL providers reach Hookgate at, for ingest URLs; null: taken from the request's Host. */
+  publicUrl: string | null;
 }

@@ -56,9 +56,21 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
     eventType: m.eventType,
     eventId: m.eventId,
     channels: m.channels,
-    payload: withContent ? (parsedPayload ?? JSON.parse(m.payload)) : {},
+    payload: withContent ? (parsedPayload ?? payloadValue(m)) : {},
     timestamp: iso(m.createdAt),
   };
+}
+
+/** JSON payloads as JSON; a provider's form-encoded or other raw body as its text. */
+function payloadValue(m: Message): unknown {
+  if (m.contentType === null || /json/i.test(m.contentType)) {
+    try {
+      return JSON.parse(m.payload);
+    } catch {
+      return m.payload;
+    }
+  }
+  return m.payload;
 }
 
 export function attemptOut(a: Attempt) {

@@ -5,8 +5,11 @@ import type {
   Endpoint,
   EndpointStats,
   EventType,
+  InboundRecord,
+  InboundStatus,
   Message,
   MessageStatusText,
+  Source,
 } from '../domain/model.js';
 import type { DeliveryNext } from '../domain/retry.js';
 
@@ -67,6 +70,31 @@ export interface Store {
     filter: MessageFilter & { status: MessageStatusText | null },
     page: PageQuery,
   ): Promise<Page<EndpointMessageRow>>;
+
+  /**
+   * Queues the message again to every enabled endpoint of the app that its filters select
+   * (manual trigger); returns how many deliveries were queued.
+   */
+  replayMessage(appId: string, msgId: string, now: number): Promise<number>;
+
+  // ---- inbound sources
+  /** Creates the source and the application that carries its events, in one commit. */
+  createSource(input: SourceInput & { token: string }): Promise<Source>;
+  /** By id, or by uid when no source has that id. */
+  getSource(idOrUid: string): Promise<Source | null>;
+  listSources(page: PageQuery): Promise<Page<Source>>;
+  updateSource(id: string, input: SourceInput): Promise<Source>;
+  rotateSourceToken(id: string, token: string): Promise<Source>;
+  /** Deletes the source, its request log and its application with everything in it. */
+  deleteSource(id: string): Promise<void>;
+  /**
+   * Records one provider request. An accepted one is published (message and deliveries) in the
+   * same commit, unless an accepted request with the same dedupe key arrived at or after
+   * `dedupeSince`: then it is recorded as a duplicate of that one and nothing is published.
+   */
+  recordInbound(source: Source, request: InboundInput, now: number): Promise<InboundRecord>;
+  listInbound(sourceId: string, status: InboundStatus | null, page: PageQuery): Promise<Page<InboundRecord>>;
+  getInbound(sourceId: string, id: string): Promise<InboundRecord | null>;
 
   // ---- attempts
   listAttempts(appId: string, filter: AttemptFilter, page: PageQuery): Promise<Page<Attempt>>;
@@ -154,6 +182,10 @@ export interface PublishInput {
   eventId: string | null;
   payload: string;
   channels: string[] | null;
+  /** Default null: application/json. */
+  contentType?: string | null;
+  /** Headers to pass through to endpoints. */
+  headers?: Record<string, string> | null;
 }
 
 export interface MessageFilter extends TimeRange {
@@ -177,6 +209,24 @@ export interface DeliveryRow {
   status: MessageStatusText;
   nextAttemptAt: number | null;
 }
+
+export interface SourceInput {
+  name: string;
+  uid: string | null;
+  type: string;
+  config: Record<string, unknown>;
+  metadata: Record<string, string>;
+}
+
+/** What the inbound gateway decided about one provider request, and what it keeps of it. */
+export type InboundInput = {
+  headers: Record<string, string>;
+  body: string;
+  eventType: string | null;
+} & (
+  | { outcome: 'rejected'; statusCode: number; reason: string }
+  | { outcome: 'accepted'; publish: PublishInput; dedupeKey: string | null; dedupeSince: number }
+);
 
 export interface EndpointMessageRow {
   message: Message;
@@ -205,8 +255,11 @@ export interface ClaimedDelivery {
   trigger: AttemptTrigger;
   url: string;
   payload: string;
-  secrets: string[];
+  /** Content type of the payload: application/json unless a provider sent something else. */
+  contentType: string;
+  /** Provider headers passed through (inbound), then the endpoint's custom headers on top. */
   headers: Record<string, string>;
+  secrets: string[];
   rateLimit: number | null;
 }
 

@@ -33,6 +33,7 @@ export function testConfig(dbPath: string, overrides: Partial<HookgateConfig> = 
       allowNetworks: '127.0.0.0/8,::1/128',
       maxPayloadBytes: String(1024 * 1024),
       logLevel: 'silent',
+      publicUrl: '',
     }),
     ...overrides,
   };

@@ -163,8 +163,10 @@ describe('bad input', () => {
       );
     });
 
-    it('answers 400 invalid_json to an empty JSON body', async () => {
-      expectError(await rejected({ method: 'POST', path: '/api/v1/app', body: '' }), 400, 'invalid_json');
+    it('treats an empty JSON body as no body: 422 where a body is required', async () => {
+      const reply = await rejected({ method: 'POST', path: '/api/v1/app', body: '' });
+      expect(reply.status).toBe(422);
+      expect((reply.body as { code: string }).code).toBe('validation');
     });
 
     it('refuses a __proto__ key outright', async () => {

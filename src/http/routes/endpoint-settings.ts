@@ -2,6 +2,8 @@ import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import { isSensitiveHeader } from '../../domain/headers.js';
 import { newId } from '../../domain/ids.js';
+import type { Endpoint } from '../../domain/model.js';
+import type { Store } from '../../store/store.js';
 import { loadApp } from '../auth.js';
 import { EndpointParams, errorResponses } from '../schemas/common.js';
 import {
@@ -22,6 +24,35 @@ import { checkHeaders, loadEndpoint, secretOrGenerated } from './endpoints.js';
 /** Default grace period of a rotated-out secret (Svix: 24 hours). */
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
+/** Operations on an endpoint's secret and headers, shared by app and ingest endpoints. */
+export const endpointSettings = {
+  secret: (endpoint: Endpoint) => ({ key: endpoint.secrets[0]!.key }),
+
+  async rotateSecret(
+    store: Store,
+    endpoint: Endpoint,
+    body: { key?: string | null; gracePeriodSeconds?: number | null } | undefined,
+  ): Promise<void> {
+    const grace = body?.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    const key = secretOrGenerated(body?.key);
+    await store.rotateEndpointSecret(endpoint.appId, endpoint.id, key, Date.now() + grace * 1000);
+  },
+
+  /** Svix's EndpointHeadersOut: sensitive values are named, never shown. */
+  headers(endpoint: Endpoint) {
+    const entries = Object.entries(endpoint.headers);
+    return {
+      headers: Object.fromEntries(entries.filter(([name]) => !isSensitiveHeader(name))),
+      sensitive: entries.map(([name]) => name).filter(isSensitiveHeader),
+    };
+  },
+
+  async replaceHeaders(store: Store, endpoint: Endpoint, headers: Record<string, string>): Promise<void> {
+    checkHeaders(headers);
+    await store.setEndpointHeaders(endpoint.appId, endpoint.id, headers);
+  },
+};
+
 /** An endpoint's secret, headers, statistics and recovery. */
 export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): void {
   const tags = ['Endpoint'];
@@ -38,8 +69,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     '/api/v1/app/:app_id/endpoint/:endpoint_id/secret',
     { schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } },
     async (request) => {
-      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      return { key: endpoint.secrets[0]!.key };
+      return endpointSettings.secret(await load(request, request.params.app_id, request.params.endpoint_id));
     },
   );
 
@@ -55,9 +85,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     },
     async (request, reply) => {
       const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      const grace = request.body?.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
-      const key = secretOrGenerated(request.body?.key);
-      await store.rotateEndpointSecret(endpoint.appId, endpoint.id, key, Date.now() + grace * 1000);
+      await endpointSettings.rotateSecret(store, endpoint, request.body);
       reply.code(204);
       return null;
     },
@@ -67,12 +95,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
     { schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } },
     async (request) => {
-      const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      const entries = Object.entries(endpoint.headers);
-      return {
-        headers: Object.fromEntries(entries.filter(([name]) => !isSensitiveHeader(name))),
-        sensitive: entries.map(([name]) => name).filter(isSensitiveHeader),
-      };
+      return endpointSettings.headers(await load(request, request.params.app_id, request.params.endpoint_id));
     },
   );
 
@@ -88,8 +111,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     },
     async (request, reply) => {
       const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      checkHeaders(request.body.headers);
-      await store.setEndpointHeaders(endpoint.appId, endpoint.id, request.body.headers);
+      await endpointSettings.replaceHeaders(store, endpoint, request.body.headers);
       reply.code(204);
       return null;
     },

@@ -28,7 +28,11 @@ interface EndpointFields {
 }
 
 /** Request fields merged over the current endpoint (PATCH) or over defaults (POST, PUT). */
-function endpointInput(body: EndpointFields, allowNetworks: readonly Cidr[], base?: Endpoint): EndpointInput {
+export function endpointInput(
+  body: EndpointFields,
+  allowNetworks: readonly Cidr[],
+  base?: Endpoint,
+): EndpointInput {
   const pick = <K extends keyof EndpointFields>(key: K) => body[key] !== undefined;
   const url = body.url ?? base?.url ?? '';
   const urlProblem = checkEndpointUrl(url, allowNetworks);

@@ -2,7 +2,7 @@ import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { App, EventType } from '../../domain/model.js';
 import type { AppInput, Store } from '../store.js';
-import type { SqliteContext } from './database.js';
+import type { Prepare, SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from './rows.js';
 
@@ -19,6 +19,21 @@ type CatalogStore = Pick<
   | 'updateEventType'
   | 'deleteEventType'
 >;
+
+/**
+ * Deletes an application with everything that belongs to it, including an inbound source it
+ * carries; runs inside the caller's commit.
+ */
+export function deleteAppData(prepare: Prepare, appId: string): void {
+  for (const table of ['attempts', 'deliveries', 'messages', 'endpoints', 'app_tokens']) {
+    prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(appId);
+  }
+  prepare('DELETE FROM inbound_requests WHERE source_id IN (SELECT id FROM sources WHERE app_id = ?)').run(
+    appId,
+  );
+  prepare('DELETE FROM sources WHERE app_id = ?').run(appId);
+  prepare('DELETE FROM apps WHERE id = ?').run(appId);
+}
 
 /** Unique-constraint violations become the API's 409; anything else propagates. */
 export function conflictOnUnique<T>(run: () => T): T {
@@ -85,13 +100,7 @@ export function makeCatalog({ prepare, commit }: SqliteContext): CatalogStore {
         return app;
       }),
 
-    deleteApp: (id) =>
-      commit(() => {
-        for (const table of ['attempts', 'deliveries', 'messages', 'endpoints', 'app_tokens']) {
-          prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(id);
-        }
-        prepare('DELETE FROM apps WHERE id = ?').run(id);
-      }),
+    deleteApp: (id) => commit(() => deleteAppData(prepare, id)),
 
     createEventType: (input) =>
       commit(() => {

@@ -13,6 +13,8 @@ interface DueRow {
   attempts: number;
   manual: number;
   payload: string;
+  content_type: string | null;
+  msg_headers: string | null;
   e_id: string | null;
   url: string;
   secrets: string;
@@ -28,6 +30,18 @@ const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
   failed_and_disable_endpoint: 'failed',
 };
 
+/** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
+function mergeHeaders(passedThrough: string, endpointHeaders: string): Record<string, string> {
+  const merged: Record<string, string> = JSON.parse(passedThrough);
+  for (const [name, value] of Object.entries(JSON.parse(endpointHeaders) as Record<string, string>)) {
+    for (const existing of Object.keys(merged)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
+    }
+    merged[name] = value;
+  }
+  return merged;
+}
+
 export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore {
   return {
     claimDue: (req) =>
@@ -37,7 +51,8 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         // Walks the partial index deliveries_due in due order; endpoints already at their
         // concurrency cap are skipped so a slow endpoint cannot fill every claim.
         const rows = prepare(
-          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload,
+          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
+                  m.headers AS msg_headers,
                   e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
            FROM deliveries d
            JOIN messages m ON m.id = d.msg_id
@@ -84,8 +99,10 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             trigger: row.manual === 1 ? 'manual' : 'scheduled',
             url: row.url,
             payload: row.payload,
+            contentType: row.content_type ?? 'application/json',
+            headers:
+              row.msg_headers === null ? JSON.parse(row.headers) : mergeHeaders(row.msg_headers, row.headers),
             secrets,
-            headers: JSON.parse(row.headers),
             rateLimit: row.rate_limit,
           });
         }

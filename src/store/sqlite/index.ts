@@ -6,6 +6,7 @@ import { makeEndpoints } from './endpoints.js';
 import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
+import { makeSources } from './sources.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema on first open. */
@@ -23,6 +24,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeSources(ctx),
     close: async () => {
       // Let writes queued in this turn commit before the handle goes away.
       await ctx.commit(() => undefined);

@@ -1,6 +1,5 @@
 import { newId } from '../../domain/ids.js';
 import type { Attempt, Message, MessageStatusText } from '../../domain/model.js';
-import { endpointWants } from '../../domain/routing.js';
 import type {
   AttemptFilter,
   DeliveryRow,
@@ -11,6 +10,7 @@ import type {
 } from '../store.js';
 import type { SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
+import { insertMessage, subscribedEndpointIds } from './publishing.js';
 import {
   type AttemptRow,
   deliveryStatusText,
@@ -27,6 +27,7 @@ type MessageStore = Pick<
   | 'getMessage'
   | 'listMessages'
   | 'resend'
+  | 'replayMessage'
   | 'listDeliveriesOfMessage'
   | 'listMessagesOfEndpoint'
   | 'listAttempts'
@@ -69,6 +70,13 @@ function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgI
   );
 }
 
+/** Makes (or resets) a delivery due now, its next attempt marked manual: resend and replay. */
+const REQUEUE_SQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
+  VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
+  ON CONFLICT (msg_id, endpoint_id) DO UPDATE
+    SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
+        updated_at = excluded.updated_at`;
+
 /** SQL conditions on a delivery row (`t`) for each reported status. */
 const STATUS_CONDITIONS: Record<MessageStatusText, (now: number) => [string, ...unknown[]]> = {
   success: () => ["t.status = 'succeeded'"],
@@ -98,35 +106,7 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
           const first = messageByEventId(appId, input.eventId);
           if (first) return { message: first, created: false };
         }
-        const message: Message = { id: newId('msg', now), appId, createdAt: now, ...input };
-        prepare(
-          `INSERT INTO messages (id, app_id, event_type, event_id, payload, channels, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          message.id,
-          appId,
-          message.eventType,
-          message.eventId,
-          message.payload,
-          message.channels === null ? null : JSON.stringify(message.channels),
-          now,
-        );
-        const endpoints = prepare(
-          'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
-        ).all(appId) as Array<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>;
-        const insertDelivery = prepare(
-          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
-        );
-        for (const e of endpoints) {
-          const filter = {
-            disabled: false,
-            eventTypes: e.event_types === null ? null : (JSON.parse(e.event_types) as string[]),
-            channels: e.channels === null ? null : (JSON.parse(e.channels) as string[]),
-          };
-          if (!endpointWants(filter, message.eventType, message.channels)) continue;
-          insertDelivery.run(newId('dlv', now), appId, message.id, e.id, now, now, now);
-        }
+        const message = insertMessage(prepare, appId, input, now);
         return { message, created: true };
       }),
 
@@ -150,13 +130,18 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
 
     resend: (appId, msgId, endpointId, now) =>
       commit(() => {
-        prepare(
-          `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
-           ON CONFLICT (msg_id, endpoint_id) DO UPDATE
-             SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
-                 updated_at = excluded.updated_at`,
-        ).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
+        prepare(REQUEUE_SQL).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
+      }),
+
+    replayMessage: (appId, msgId, now) =>
+      commit(() => {
+        const message = messageById(appId, msgId);
+        if (!message) return 0;
+        const requeue = prepare(REQUEUE_SQL);
+        const endpointIds = subscribedEndpointIds(prepare, appId, message.eventType, message.channels);
+        for (const endpointId of endpointIds)
+          requeue.run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
+        return endpointIds.length;
       }),
 
     listDeliveriesOfMessage: async (appId, msgId, page) => {

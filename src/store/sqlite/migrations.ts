@@ -52,6 +52,8 @@ export const MIGRATIONS: readonly string[] = [
     event_type TEXT NOT NULL,
     event_id TEXT,
     payload TEXT NOT NULL,
+    content_type TEXT,
+    headers TEXT,
     channels TEXT,
     created_at INTEGER NOT NULL
   );
@@ -105,6 +107,37 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
   );
+
+  CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    uid TEXT UNIQUE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    app_id TEXT NOT NULL UNIQUE,
+    token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  -- Every request a provider made to a source: accepted, rejected or duplicate.
+  CREATE TABLE inbound_requests (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    msg_id TEXT,
+    event_type TEXT,
+    dedupe_key TEXT,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX inbound_by_source ON inbound_requests (source_id, id);
+  CREATE INDEX inbound_by_dedupe_key ON inbound_requests (source_id, dedupe_key, created_at)
+    WHERE status = 'accepted' AND dedupe_key IS NOT NULL;
 
   CREATE TABLE app_tokens (
     hash TEXT PRIMARY KEY,

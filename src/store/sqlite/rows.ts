@@ -1,4 +1,14 @@
-import type { App, Attempt, Endpoint, EventType, Message, MessageStatusText } from '../../domain/model.js';
+import type {
+  App,
+  Attempt,
+  Endpoint,
+  EventType,
+  InboundRecord,
+  InboundStatus,
+  Message,
+  MessageStatusText,
+  Source,
+} from '../../domain/model.js';
 
 /** Row shapes as SQLite returns them, and their mapping to domain records. */
 export interface AppRow {
@@ -89,6 +99,8 @@ export interface MessageRow {
   event_type: string;
   event_id: string | null;
   payload: string;
+  content_type: string | null;
+  headers: string | null;
   channels: string | null;
   created_at: number;
 }
@@ -100,6 +112,8 @@ export function toMessage(r: MessageRow): Message {
     eventType: r.event_type,
     eventId: r.event_id,
     payload: r.payload,
+    contentType: r.content_type,
+    headers: r.headers === null ? null : JSON.parse(r.headers),
     channels: r.channels === null ? null : JSON.parse(r.channels),
     createdAt: r.created_at,
   };
@@ -144,4 +158,62 @@ export function deliveryStatusText(status: string, lockedUntil: number, now: num
   if (status === 'succeeded') return 'success';
   if (status === 'pending') return lockedUntil > now ? 'sending' : 'pending';
   return 'fail';
+}
+
+export interface SourceRow {
+  id: string;
+  uid: string | null;
+  name: string;
+  type: string;
+  config: string;
+  metadata: string;
+  app_id: string;
+  token: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toSource(r: SourceRow): Source {
+  return {
+    id: r.id,
+    uid: r.uid,
+    name: r.name,
+    type: r.type,
+    config: JSON.parse(r.config),
+    metadata: JSON.parse(r.metadata),
+    appId: r.app_id,
+    token: r.token,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface InboundRow {
+  id: string;
+  source_id: string;
+  status: InboundStatus;
+  status_code: number;
+  reason: string;
+  msg_id: string | null;
+  event_type: string | null;
+  dedupe_key: string | null;
+  headers: string;
+  body: string;
+  created_at: number;
+}
+
+export function toInbound(r: InboundRow): InboundRecord {
+  return {
+    id: r.id,
+    sourceId: r.source_id,
+    status: r.status,
+    statusCode: r.status_code,
+    reason: r.reason,
+    msgId: r.msg_id,
+    eventType: r.event_type,
+    dedupeKey: r.dedupe_key,
+    headers: JSON.parse(r.headers),
+    body: r.body,
+    createdAt: r.created_at,
+  };
 }

@@ -1,0 +1,68 @@
+import { newId } from '../../domain/ids.js';
+import type { Message } from '../../domain/model.js';
+import { endpointWants } from '../../domain/routing.js';
+import type { PublishInput } from '../store.js';
+import type { Prepare } from './database.js';
+import { type EndpointRow, jsonOrNull } from './rows.js';
+
+/** The enabled endpoints of an app whose filters select this event type and channels. */
+export function subscribedEndpointIds(
+  prepare: Prepare,
+  appId: string,
+  eventType: string,
+  channels: readonly string[] | null,
+): string[] {
+  const rows = prepare(
+    'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
+  ).all(appId) as Array<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>;
+  return rows
+    .filter((e) =>
+      endpointWants(
+        {
+          disabled: false,
+          eventTypes: e.event_types === null ? null : JSON.parse(e.event_types),
+          channels: e.channels === null ? null : JSON.parse(e.channels),
+        },
+        eventType,
+        channels,
+      ),
+    )
+    .map((e) => e.id);
+}
+
+/** Inserts a message and one due delivery per subscribed endpoint; runs inside the caller's commit. */
+export function insertMessage(prepare: Prepare, appId: string, input: PublishInput, now: number): Message {
+  const message: Message = {
+    id: newId('msg', now),
+    appId,
+    eventType: input.eventType,
+    eventId: input.eventId,
+    payload: input.payload,
+    contentType: input.contentType ?? null,
+    headers: input.headers ?? null,
+    channels: input.channels,
+    createdAt: now,
+  };
+  prepare(
+    `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers, channels, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    message.id,
+    appId,
+    message.eventType,
+    message.eventId,
+    message.payload,
+    message.contentType,
+    jsonOrNull(message.headers),
+    jsonOrNull(message.channels),
+    now,
+  );
+  const insertDelivery = prepare(
+    `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+  );
+  for (const endpointId of subscribedEndpointIds(prepare, appId, message.eventType, message.channels)) {
+    insertDelivery.run(newId('dlv', now), appId, message.id, endpointId, now, now, now);
+  }
+  return message;
+}
