@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Attempt } from '../domain/model.js';
-import { nextAfterAttempt, parseRetryAfter } from '../domain/retry.js';
+import { isSuccessStatus, nextAfterAttempt, parseRetryAfter } from '../domain/retry.js';
 import { parseSecret, signatureHeader } from '../domain/signing.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
 import type { Sender } from './sender.js';
@@ -71,6 +71,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   let outcomes: AttemptOutcome[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
+  let claims = 0;
   let closed = false;
   let wakeUp: (() => void) | null = null;
   let woken = false;
@@ -93,7 +94,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
-  async function attempt(d: ClaimedDelivery): Promise<void> {
+  async function attempt(d: ClaimedDelivery, leaseId: string): Promise<void> {
     const timestamp = Math.floor(Date.now() / 1000);
     const secrets = d.secrets.map(parseSecret).filter((s): s is Buffer => s !== null);
     const startedAt = Date.now();
@@ -116,7 +117,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       responseStatusCode: result.statusCode,
       response: result.response,
       durationMs: result.durationMs,
-      succeeded: result.statusCode >= 200 && result.statusCode < 300,
+      succeeded: isSuccessStatus(result.statusCode),
       trigger: d.trigger,
       createdAt: startedAt,
     };
@@ -128,7 +129,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       parseRetryAfter(result.retryAfter, now),
       now,
     );
-    queueOutcome({ workerId, deliveryId: d.deliveryId, attempt: attemptRecord, next });
+    queueOutcome({ leaseId, deliveryId: d.deliveryId, attempt: attemptRecord, next });
   }
 
   function queueOutcome(outcome: AttemptOutcome): void {
@@ -151,9 +152,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  function launch(d: ClaimedDelivery): void {
+  function launch(d: ClaimedDelivery, leaseId: string): void {
     inFlightByEndpoint.set(d.endpointId, (inFlightByEndpoint.get(d.endpointId) ?? 0) + 1);
-    const task = attempt(d)
+    const task = attempt(d, leaseId)
       .catch((e) => onError(coerceError(e)))
       .finally(() => {
         const left = (inFlightByEndpoint.get(d.endpointId) ?? 1) - 1;
@@ -169,15 +170,16 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const free = maxInFlight - running.size;
     if (free <= 0) return 0;
     const now = Date.now();
+    const leaseId = `${workerId}:${++claims}`;
     const claimed = await store.claimDue({
-      workerId,
+      leaseId,
       now,
       leaseUntil: now + leaseMs,
       limit: Math.min(free, CLAIM_BATCH),
       inFlightByEndpoint,
       perEndpointLimit,
     });
-    for (const d of claimed) launch(d);
+    for (const d of claimed) launch(d, leaseId);
     return claimed.length;
   }
 
@@ -214,9 +216,11 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         }),
       ]);
       clearTimeout(timer);
+      // From here on a finishing attempt writes nothing (its lease brings it back); what is
+      // already queued is written now.
+      closed = true;
       await flushing;
       await flush();
-      closed = true;
     },
   };
 }

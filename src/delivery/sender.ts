@@ -70,7 +70,10 @@ export function makeSender(options: SenderOptions): Sender {
         dispatcher: agent,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      const response = await readBounded(res.body, bodyLimit);
+      // The status line is the receiver's answer; a body that then fails to arrive does not undo it.
+      const response = await readBounded(res.body, bodyLimit).catch(
+        (error: unknown) => `(response body not read: ${describeError(error)})`,
+      );
       const retryAfter = res.headers['retry-after'];
       return {
         statusCode: res.statusCode,

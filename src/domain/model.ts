@@ -91,14 +91,6 @@ export interface Attempt {
   createdAt: number;
 }
 
-/** One message bound for one endpoint, as listed per message ("attempted destinations"). */
-export interface DeliveryView {
-  msgId: string;
-  endpointId: string;
-  status: MessageStatusText;
-  nextAttemptAt: number | null;
-}
-
 export interface EndpointStats {
   success: number;
   pending: number;

@@ -5,7 +5,7 @@ import type { App } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 
 /** Who is calling: the operator (admin token) or one app's portal token. */
-export type Principal = { kind: 'admin' } | { kind: 'app'; appId: string };
+export type Principal = { kind: 'admin' } | { kind: 'app'; appId: string; readOnly: boolean };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,9 +44,11 @@ export function makeAuthenticator(store: Store, adminTokenHash: string) {
       request.principal = { kind: 'admin' };
       return;
     }
-    const appId = await store.findAppToken(hash, Date.now());
-    if (!appId) throw new ApiError('unauthorized');
-    request.principal = { kind: 'app', appId };
+    const token = await store.findAppToken(hash, Date.now());
+    if (!token) throw new ApiError('unauthorized');
+    if (token.readOnly && request.method !== 'GET' && request.method !== 'HEAD')
+      throw new ApiError('forbidden');
+    request.principal = { kind: 'app', ...token };
   };
 }
 

@@ -5,6 +5,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotency?: { scope: string; key: string; settle: () => void };
   }
+  interface FastifyContextConfig {
+    /** false: this route's responses are never stored for Idempotency-Key replay. */
+    idempotent?: boolean;
+  }
 }
 
 const MAX_KEY_LENGTH = 256;
@@ -19,7 +23,8 @@ export function registerIdempotency(app: FastifyInstance, store: Store): void {
 
   app.addHook('preHandler', async (request: FastifyRequest, reply) => {
     // Inbound provider requests have no principal: their retries are deduplicated by delivery id.
-    if (request.method !== 'POST' || !request.principal) return;
+    if (request.method !== 'POST' || !request.principal || request.routeOptions.config.idempotent === false)
+      return;
     const key = request.headers['idempotency-key'];
     if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH) return;
     const p = request.principal;

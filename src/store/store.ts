@@ -102,7 +102,7 @@ export interface Store {
 
   // ---- dispatcher
   /**
-   * Leases up to `limit` due deliveries to `workerId` until `leaseUntil`, never more per endpoint
+   * Leases up to `limit` due deliveries under `leaseId` until `leaseUntil`, never more per endpoint
    * than its free concurrency slots. A lease is never granted over another live one: a crashed holder's work
    * comes back when its lease runs out.
    */
@@ -117,9 +117,9 @@ export interface Store {
   saveIdempotentResponse(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
-  saveAppToken(tokenHash: string, appId: string, expiresAt: number): Promise<void>;
-  /** The app a (hashed) app-scoped token belongs to, if it exists and has not expired. */
-  findAppToken(tokenHash: string, now: number): Promise<string | null>;
+  saveAppToken(tokenHash: string, token: AppToken, expiresAt: number): Promise<void>;
+  /** What a (hashed) app-scoped token grants, if it exists and has not expired. */
+  findAppToken(tokenHash: string, now: number): Promise<AppToken | null>;
 
   /**
    * Deletes idempotency records created before `idempotencyBefore` and app tokens expired by
@@ -235,7 +235,8 @@ export interface EndpointMessageRow {
 }
 
 export interface ClaimRequest {
-  workerId: string;
+  /** Unique per claim: a result settles only the lease it was attempted under. */
+  leaseId: string;
   now: number;
   leaseUntil: number;
   limit: number;
@@ -260,14 +261,20 @@ export interface ClaimedDelivery {
   /** Provider headers passed through (inbound), then the endpoint's custom headers on top. */
   headers: Record<string, string>;
   secrets: string[];
-  rateLimit: number | null;
 }
 
 export interface AttemptOutcome {
-  workerId: string;
+  /** The lease the attempt ran under; a result whose lease ran out and was re-granted settles nothing. */
+  leaseId: string;
   deliveryId: string;
   attempt: Attempt;
   next: DeliveryNext;
+}
+
+export interface AppToken {
+  appId: string;
+  /** Read-only tokens may only GET. */
+  readOnly: boolean;
 }
 
 export interface StoredResponse {

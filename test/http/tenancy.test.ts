@@ -353,7 +353,9 @@ describe('tenant isolation of app-scoped tokens', () => {
     });
     ok(published, 202);
     expect(published.body.id).toMatch(/^msg_/);
-    ok(await a('PATCH', `/api/v1/app/${appA.id}`, { metadata: { touched: 'yes' } }));
+    // App settings (name, uid) are the operator's: a tenant token may not change them.
+    ok(await a('PATCH', `/api/v1/app/${appA.id}`, { metadata: { touched: 'yes' } }), 403);
+    ok(await a('PUT', `/api/v1/app/${appA.id}`, { name: 'renamed', uid: 'squatted-uid' }), 403);
     ok(await a('DELETE', `/api/v1/app/${appA.id}/endpoint/${newEndpoint.body.id}`), 204);
     const after = await admin<ListOut>('GET', `/api/v1/app/${appA.id}/msg`);
     expect(after.body.data.map((m) => m.id)).toContain(published.body.id);
@@ -596,6 +598,19 @@ describe('tenant isolation of app-scoped tokens', () => {
     expect(r.body).toEqual({ code: 'unauthorized', detail: expect.any(String) });
     // The long-lived token is unaffected.
     expect((await call(tokenA, 'GET', `/api/v1/app/${appA.id}`)).status).toBe(200);
+  });
+
+  it('gives a read-only token reads of its own app and nothing else', async () => {
+    const access = await admin<{ token: string }>('POST', `/api/v1/auth/app-portal-access/${appA.id}`, {
+      readOnly: true,
+    });
+    const ro = access.body.token;
+    expect((await call(ro, 'GET', `/api/v1/app/${appA.id}/endpoint`)).status).toBe(200);
+    expect((await call(ro, 'POST', `/api/v1/app/${appA.id}/endpoint`, { url: receiver.url })).status).toBe(
+      403,
+    );
+    expect((await call(ro, 'DELETE', `/api/v1/app/${appA.id}/endpoint/${epA.id}`)).status).toBe(403);
+    expect((await call(ro, 'GET', `/api/v1/app/${appB.id}`)).status).toBe(404);
   });
 
   it("left app B's data untouched after every rejected call", async () => {

@@ -36,12 +36,12 @@ export function describeStoreConformance(
     });
     const claim = (
       store: Store,
-      workerId: string,
+      leaseId: string,
       now: number,
       extra: Partial<Parameters<Store['claimDue']>[0]> = {},
     ) =>
       store.claimDue({
-        workerId,
+        leaseId,
         now,
         leaseUntil: now + 10_000,
         limit: 100,
@@ -156,7 +156,7 @@ export function describeStoreConformance(
 
         // The first worker's late result is recorded as an attempt but does not settle w2's lease.
         const outcome: AttemptOutcome = {
-          workerId: 'w1',
+          leaseId: 'w1',
           deliveryId: mine!.deliveryId,
           attempt: attempt(mine!, now + 10_001, 200),
           next: { kind: 'succeeded' },
@@ -183,7 +183,7 @@ export function describeStoreConformance(
         const [d] = await claim(store, 'w', now);
         await store.recordOutcomes([
           {
-            workerId: 'w',
+            leaseId: 'w',
             deliveryId: d!.deliveryId,
             attempt: attempt(d!, now, 500),
             next: { kind: 'retry', at: now + 5000 },
@@ -195,7 +195,7 @@ export function describeStoreConformance(
         expect(again!.attemptsMade).toBe(1);
         await store.recordOutcomes([
           {
-            workerId: 'w',
+            leaseId: 'w',
             deliveryId: again!.deliveryId,
             attempt: attempt(again!, now + 5000, 410),
             next: { kind: 'failed_and_disable_endpoint' },
@@ -327,13 +327,94 @@ export function describeStoreConformance(
           );
         }
         await store.saveIdempotentResponse('admin', 'fresh', { statusCode: 200, body: '{}' }, now);
-        await store.saveAppToken('expired', app.id, now - 1);
-        await store.saveAppToken('live', app.id, now + 60_000);
+        await store.saveAppToken('expired', { appId: app.id, readOnly: false }, now - 1);
+        await store.saveAppToken('live', { appId: app.id, readOnly: true }, now + 60_000);
         expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(3);
         expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(1);
         expect(await store.getIdempotentResponse('admin', 'old2')).toBeNull();
         expect(await store.getIdempotentResponse('admin', 'fresh')).not.toBeNull();
-        expect(await store.findAppToken('live', now)).toBe(app.id);
+        expect(await store.findAppToken('live', now)).toEqual({ appId: app.id, readOnly: true });
+      } finally {
+        await close();
+      }
+    });
+
+    it("lets a resend made during an attempt win over that attempt's result", async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const { message } = await store.publish(
+          app.id,
+          { eventType: 'x', eventId: null, payload: '{}', channels: null },
+          now,
+        );
+        const [d] = await claim(store, 'lease-1', now);
+        await store.resend(app.id, message.id, ep.id, now + 1);
+        // Still leased: nobody else may attempt it meanwhile.
+        expect(await claim(store, 'lease-2', now + 2)).toEqual([]);
+        await store.recordOutcomes([
+          {
+            leaseId: 'lease-1',
+            deliveryId: d!.deliveryId,
+            attempt: attempt(d!, now + 3, 200),
+            next: { kind: 'succeeded' },
+          },
+        ]);
+        const [again] = await claim(store, 'lease-3', now + 4);
+        expect(again).toMatchObject({ deliveryId: d!.deliveryId, trigger: 'manual', attemptsMade: 0 });
+      } finally {
+        await close();
+      }
+    });
+
+    it('ignores a late result whose lease ran out and was granted again, even to the same worker', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [first] = await claim(store, 'worker:1', now);
+        const [second] = await claim(store, 'worker:2', now + 10_000);
+        expect(second?.deliveryId).toBe(first!.deliveryId);
+        await store.recordOutcomes([
+          {
+            leaseId: 'worker:1',
+            deliveryId: first!.deliveryId,
+            attempt: attempt(first!, now + 10_001, 200),
+            next: { kind: 'succeeded' },
+          },
+        ]);
+        expect(await store.endpointStats(app.id, ep.id, { since: null, until: null })).toMatchObject({
+          sending: 1,
+          success: 0,
+        });
+        expect(await claim(store, 'worker:3', now + 10_002)).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('fails the waiting deliveries of an endpoint as soon as it is disabled', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const off = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/off'));
+        const on = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/on'));
+        const now = Date.now();
+        for (let i = 0; i < 5; i++) {
+          await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        }
+        const { secrets: _s, ...rest } = off;
+        await store.updateEndpoint(app.id, off.id, { ...rest, disabled: true });
+        expect(await store.endpointStats(app.id, off.id, { since: null, until: null })).toMatchObject({
+          fail: 5,
+          pending: 0,
+        });
+        const claimed = await claim(store, 'w', now, { limit: 5 });
+        expect(claimed.map((c) => c.endpointId)).toEqual(Array(5).fill(on.id));
       } finally {
         await close();
       }

@@ -10,6 +10,8 @@ export function accessRoutes(api: Api, { store, appTokenTtlSeconds }: ApiDeps): 
   api.post(
     '/api/v1/auth/app-portal-access/:app_id',
     {
+      // Never replayed from the idempotency table: that would keep the token there in clear.
+      config: { idempotent: false },
       schema: {
         tags: ['Authentication'],
         params: AppIdParams,
@@ -26,7 +28,11 @@ export function accessRoutes(api: Api, { store, appTokenTtlSeconds }: ApiDeps): 
       const app = await loadApp(store, request, request.params.app_id);
       const token = generateAppToken();
       const ttl = request.body?.expiry ?? appTokenTtlSeconds;
-      await store.saveAppToken(hashToken(token), app.id, Date.now() + ttl * 1000);
+      await store.saveAppToken(
+        hashToken(token),
+        { appId: app.id, readOnly: request.body?.readOnly ?? false },
+        Date.now() + ttl * 1000,
+      );
       // There is no hosted portal: the URL names the API base the token works against.
       const base = `${request.protocol}://${request.host}`;
       return { token, url: `${base}/api/v1/app/${app.id}#key=${token}` };

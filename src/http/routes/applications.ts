@@ -97,15 +97,20 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      // Svix upserts: PUT on an unknown id creates the app with that uid. Only the admin may;
-      // an app token gets the same 404 for a missing app as for another tenant's.
-      if (request.principal.kind === 'admin' && !(await store.getApp(request.params.app_id))) {
+      // An app token may read its app but not rename it or take another uid (which would squat
+      // a tenant's uid or probe whether it exists): app settings are the operator's.
+      if (request.principal.kind === 'app') {
+        await loadApp(store, request, request.params.app_id); // 404 unless it is the token's own app
+        requireAdmin(request);
+      }
+      // Svix upserts: PUT on an unknown id creates the app with that uid.
+      if (!(await store.getApp(request.params.app_id))) {
         const input = appInput({ uid: request.params.app_id, ...request.body });
         reply.code(201);
         return appOut(await store.createApp(input));
       }
       const app = await loadApp(store, request, request.params.app_id);
-      return appOut(await store.updateApp(app.id, appInput(request.body)));
+      return appOut(await store.updateApp(app.id, appInput(request.body, app)));
     },
   );
 
@@ -121,6 +126,7 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
     },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
+      requireAdmin(request);
       const merged = appInput({ name: app.name, rateLimit: app.rateLimit, ...request.body }, app);
       return appOut(await store.updateApp(app.id, merged));
     },
@@ -131,7 +137,7 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
     { schema: { tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
-      if (request.principal.kind !== 'admin') throw new ApiError('forbidden');
+      requireAdmin(request);
       await store.deleteApp(app.id);
       reply.code(204);
       return null;

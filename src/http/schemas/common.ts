@@ -8,6 +8,8 @@ export const Identifier = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[a-zA-Z0-9\\-_.]+$' });
 
 export const Uid = Identifier(256);
+/** An id or uid in a path: the same alphabet, since a missing app's path id can become its uid. */
+export const PathId = Identifier(256);
 export const EventTypeName = Identifier(256);
 export const Channel = Identifier(128);
 export const Metadata = Type.Record(Type.String(), Type.String());
@@ -38,14 +40,14 @@ export const ListOf = <T extends TSchema>(item: T) =>
     done: Type.Boolean(),
   });
 
-export const AppIdParams = Type.Object({ app_id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const AppIdParams = Type.Object({ app_id: PathId });
 export const EndpointParams = Type.Object({
-  app_id: Type.String({ minLength: 1, maxLength: 256 }),
-  endpoint_id: Type.String({ minLength: 1, maxLength: 256 }),
+  app_id: PathId,
+  endpoint_id: PathId,
 });
 export const MessageParams = Type.Object({
-  app_id: Type.String({ minLength: 1, maxLength: 256 }),
-  msg_id: Type.String({ minLength: 1, maxLength: 256 }),
+  app_id: PathId,
+  msg_id: PathId,
 });
 
 /** Standard error responses, so every route's OpenAPI entry documents them. */

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { DateTime, Metadata, Nullable, RateLimit, Uid } from './common.js';
+import { DateTime, Metadata, Nullable, PathId, RateLimit, Uid } from './common.js';
 import { Headers, Secret } from './endpoints.js';
 
 /** Svix Ingest's source uid: like other uids, but never shaped like a source id. */
@@ -45,14 +45,14 @@ export const IngestSourceOut = Type.Object({
 
 export const RotateTokenOut = Type.Object({ ingestUrl: Type.String() });
 
-export const SourceParams = Type.Object({ source_id: Type.String({ minLength: 1, maxLength: 256 }) });
+export const SourceParams = Type.Object({ source_id: PathId });
 export const SourceEndpointParams = Type.Object({
-  source_id: Type.String({ minLength: 1, maxLength: 256 }),
-  endpoint_id: Type.String({ minLength: 1, maxLength: 256 }),
+  source_id: PathId,
+  endpoint_id: PathId,
 });
 export const InboundParams = Type.Object({
-  source_id: Type.String({ minLength: 1, maxLength: 256 }),
-  log_id: Type.String({ minLength: 1, maxLength: 256 }),
+  source_id: PathId,
+  log_id: PathId,
 });
 
 const endpointFields = {

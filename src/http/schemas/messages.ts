@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ApplicationIn } from './applications.js';
-import { Channel, DateTime, EventTypeName, Identifier, Nullable } from './common.js';
+import { Channel, DateTime, EventTypeName, Identifier, Nullable, PathId } from './common.js';
 
 const Channels = Nullable(Type.Array(Channel, { minItems: 1, maxItems: 5, uniqueItems: true }));
 
@@ -104,15 +104,15 @@ export const EndpointMessageListQuery = Type.Object({
 });
 
 export const AttemptParams = Type.Object({
-  app_id: Type.String({ minLength: 1, maxLength: 256 }),
-  msg_id: Type.String({ minLength: 1, maxLength: 256 }),
-  attempt_id: Type.String({ minLength: 1, maxLength: 256 }),
+  app_id: PathId,
+  msg_id: PathId,
+  attempt_id: PathId,
 });
 
 export const ResendParams = Type.Object({
-  app_id: Type.String({ minLength: 1, maxLength: 256 }),
-  msg_id: Type.String({ minLength: 1, maxLength: 256 }),
-  endpoint_id: Type.String({ minLength: 1, maxLength: 256 }),
+  app_id: PathId,
+  msg_id: PathId,
+  endpoint_id: PathId,
 });
 
 export const AppPortalAccessIn = Type.Object({

@@ -2,6 +2,7 @@ import type { EndpointSecret } from '../../domain/model.js';
 import type { DeliveryNext } from '../../domain/retry.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
+import { failPendingDeliveries } from './endpoints.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
 
@@ -20,7 +21,6 @@ interface DueRow {
   secrets: string;
   headers: string;
   disabled: number;
-  rate_limit: number | null;
 }
 
 const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
@@ -53,7 +53,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         const rows = prepare(
           `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
                   m.headers AS msg_headers,
-                  e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
+                  e.id AS e_id, e.url, e.secrets, e.headers, e.disabled
            FROM deliveries d
            JOIN messages m ON m.id = d.msg_id
            LEFT JOIN endpoints e ON e.id = d.endpoint_id
@@ -86,7 +86,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           const endpointLoad = inFlight.get(row.endpoint_id) ?? 0;
           if (endpointLoad >= req.perEndpointLimit) continue; // stays due for a later claim
           inFlight.set(row.endpoint_id, endpointLoad + 1);
-          lease.run(req.leaseUntil, req.leaseUntil, req.workerId, row.id);
+          lease.run(req.leaseUntil, req.leaseUntil, req.leaseId, row.id);
           const secrets = (JSON.parse(row.secrets) as EndpointSecret[])
             .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
             .map((s) => s.key);
@@ -103,7 +103,6 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             headers:
               row.msg_headers === null ? JSON.parse(row.headers) : mergeHeaders(row.msg_headers, row.headers),
             secrets,
-            rateLimit: row.rate_limit,
           });
         }
         return claimed;
@@ -111,10 +110,14 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
 
     recordOutcomes: (outcomes: readonly AttemptOutcome[]) =>
       commit(() => {
+        // A delivery requeued (resend, replay) while this attempt ran is not settled by it: it
+        // starts a fresh cycle now, its next attempt marked manual.
         const settle = prepare(
           `UPDATE deliveries
-           SET status = ?, attempts = attempts + 1, next_attempt_at = ?, locked_until = 0, locked_by = NULL,
-               manual = 0, updated_at = ?
+           SET status = CASE WHEN requeued = 1 THEN 'pending' ELSE ? END,
+               attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END,
+               next_attempt_at = CASE WHEN requeued = 1 THEN ? ELSE ? END,
+               manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
            WHERE id = ? AND locked_by = ? AND status = 'pending'`,
         );
         const exists = prepare('SELECT 1 FROM deliveries WHERE id = ?').pluck();
@@ -124,14 +127,15 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
         const disable = prepare('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?');
-        for (const { workerId, deliveryId, attempt: a, next } of outcomes) {
+        for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
           const nextAt = next.kind === 'retry' ? next.at : null;
           const settled = settle.run(
             STATUS_AFTER[next.kind],
+            a.createdAt,
             nextAt,
             a.createdAt,
             deliveryId,
-            workerId,
+            leaseId,
           ).changes;
           // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
           // delivery is gone (the app was deleted) has nothing left to belong to.
@@ -149,7 +153,10 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             a.trigger === 'manual' ? 1 : 0,
             a.createdAt,
           );
-          if (settled && next.kind === 'failed_and_disable_endpoint') disable.run(a.createdAt, a.endpointId);
+          if (settled && next.kind === 'failed_and_disable_endpoint') {
+            disable.run(a.createdAt, a.endpointId);
+            failPendingDeliveries(prepare, a.endpointId, a.createdAt);
+          }
         }
       }),
 

@@ -3,7 +3,7 @@ import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
 import type { Store, TimeRange } from '../store.js';
 import { conflictOnUnique } from './catalog.js';
-import type { SqliteContext } from './database.js';
+import type { Prepare, SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { type EndpointRow, jsonOrNull, toEndpoint } from './rows.js';
 
@@ -33,6 +33,21 @@ function rangeSql(range: TimeRange, column: string): { sql: string; params: numb
     params.push(range.until);
   }
   return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
+}
+
+/** Rotated-out secrets that keep signing during their grace period, at most. */
+const MAX_COSIGNING_SECRETS = 5;
+
+/**
+ * Fails the endpoint's waiting deliveries at once when it is disabled, so they neither wait in
+ * the due index in front of healthy work nor surprise anyone later; recover re-queues them.
+ * Deliveries in flight settle on their own.
+ */
+export function failPendingDeliveries(prepare: Prepare, endpointId: string, now: number): void {
+  prepare(
+    `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+     WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?`,
+  ).run(now, endpointId, now);
 }
 
 export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore {
@@ -121,6 +136,7 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
             id,
           ),
         );
+        if (input.disabled && !current.disabled) failPendingDeliveries(prepare, id, Date.now());
         return byId(appId, id)!;
       }),
 
@@ -140,11 +156,14 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
         const now = Date.now();
         const endpoint = mustGet(appId, id);
         const [current, ...older] = endpoint.secrets;
+        // Each co-signing secret adds a signature to every request: keep the newest few.
         const secrets: EndpointSecret[] = [
           { key: newKey, expiresAt: null },
           ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
           ...older,
-        ].filter((s) => s.expiresAt === null || s.expiresAt > now);
+        ]
+          .filter((s) => s.expiresAt === null || s.expiresAt > now)
+          .slice(0, 1 + MAX_COSIGNING_SECRETS);
         prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
           JSON.stringify(secrets),
           now,

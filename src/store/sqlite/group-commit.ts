@@ -25,6 +25,9 @@ export function makeGroupCommit(db: Db): <T>(run: () => T) => Promise<T> {
           try {
             results.push({ ok: true, value: db.transaction(item.run)() });
           } catch (error) {
+            // Some errors (disk full, I/O) make SQLite roll back the whole transaction: the
+            // rest of the batch must not run in autocommit and the batch must fail as one.
+            if (!db.inTransaction) throw error;
             results.push({ ok: false, error });
           }
         }

@@ -71,10 +71,12 @@ function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgI
 }
 
 /** Makes (or resets) a delivery due now, its next attempt marked manual: resend and replay. */
+// A delivery leased right now keeps its lease; `requeued` makes its attempt's result give way.
 const REQUEUE_SQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
   VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
   ON CONFLICT (msg_id, endpoint_id) DO UPDATE
     SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
+        requeued = CASE WHEN deliveries.locked_until > excluded.updated_at THEN 1 ELSE 0 END,
         updated_at = excluded.updated_at`;
 
 /** SQL conditions on a delivery row (`t`) for each reported status. */

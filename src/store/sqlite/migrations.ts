@@ -61,7 +61,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX messages_by_event_id ON messages (app_id, event_id) WHERE event_id IS NOT NULL;
 
   -- status: pending | succeeded | failed | cancelled. A pending row with locked_until in the
-  -- future is leased to locked_by ("sending").
+  -- future is leased ("sending"); locked_by names the lease.
   CREATE TABLE deliveries (
     id TEXT PRIMARY KEY,
     app_id TEXT NOT NULL,
@@ -73,12 +73,16 @@ export const MIGRATIONS: readonly string[] = [
     locked_until INTEGER NOT NULL DEFAULT 0,
     locked_by TEXT,
     manual INTEGER NOT NULL DEFAULT 0,
+    -- Set when a resend or replay arrives while an attempt is in flight: that attempt's result
+    -- must not settle the delivery, which is due again at once.
+    requeued INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     UNIQUE (msg_id, endpoint_id)
   );
-  -- The hot claim query walks this partial index in due order.
-  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  -- The hot claim query walks this partial index in due order; the endpoint and lease columns
+  -- let it skip rows of endpoints at their concurrency cap without reading the table.
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, endpoint_id, locked_until) WHERE status = 'pending';
   CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status, created_at);
   CREATE INDEX deliveries_by_endpoint_msg ON deliveries (endpoint_id, msg_id);
 
@@ -142,6 +146,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE app_tokens (
     hash TEXT PRIMARY KEY,
     app_id TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
   );
   `,

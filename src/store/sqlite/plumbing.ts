@@ -36,18 +36,22 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
           'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
         ).run(key, value);
       }),
-    saveAppToken: (hash, appId, expiresAt) =>
+    saveAppToken: (hash, token, expiresAt) =>
       commit(() => {
-        prepare('INSERT INTO app_tokens (hash, app_id, expires_at) VALUES (?, ?, ?)').run(
+        prepare('INSERT INTO app_tokens (hash, app_id, read_only, expires_at) VALUES (?, ?, ?, ?)').run(
           hash,
-          appId,
+          token.appId,
+          token.readOnly ? 1 : 0,
           expiresAt,
         );
       }),
-    findAppToken: async (hash, now) =>
-      (prepare('SELECT app_id FROM app_tokens WHERE hash = ? AND expires_at > ?').pluck().get(hash, now) as
-        | string
-        | undefined) ?? null,
+    findAppToken: async (hash, now) => {
+      const row = prepare('SELECT app_id, read_only FROM app_tokens WHERE hash = ? AND expires_at > ?').get(
+        hash,
+        now,
+      ) as { app_id: string; read_only: number } | undefined;
+      return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
+    },
     pruneExpired: (now, idempotencyBefore, batch) =>
       commit(() => {
         const idempotency = prepare(
