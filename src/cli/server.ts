@@ -25,50 +25,61 @@ const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 const HOUSEKEEPING_BATCH = 10_000;
 
-/** Resolves the admin token's hash: from configuration, from storage, or freshly generated. */
+/**
+ * The admin token's hash: from configuration, from storage, or freshly generated. A generated
+ * one is stored only once the server listens, so a start that fails never hides the token.
+ */
 async function adminTokenHash(store: Store, configured: string | null) {
   if (configured) return { hash: hashToken(configured), generated: null };
   const stored = await store.getSetting(ADMIN_TOKEN_HASH_SETTING);
   if (stored) return { hash: stored, generated: null };
   const token = generateAdminToken();
-  const hash = hashToken(token);
-  await store.setSetting(ADMIN_TOKEN_HASH_SETTING, hash);
-  return { hash, generated: token };
+  return { hash: hashToken(token), generated: token };
 }
 
 /** The composition root: store, API and dispatcher wired together and listening. */
 export async function startHookgate(config: HookgateConfig): Promise<RunningHookgate> {
   const store = openSqliteStore({ path: config.dbPath, synchronous: config.synchronous });
-  const admin = await adminTokenHash(store, config.adminToken);
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   const sender: Sender = makeSender({ allowNetworks: config.allowNetworks, timeoutMs });
-  const logger = { level: config.logLevel, redact: ['req.headers.authorization'] };
   let dispatcher: Dispatcher | null = null;
-  const api = await buildApi({
-    store,
-    adminTokenHash: admin.hash,
-    maxPayloadBytes: config.maxPayloadBytes,
-    allowNetworks: config.allowNetworks,
-    appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
-    publicUrl: config.publicUrl,
-    wakeDispatcher: () => dispatcher?.wake(),
-    logger,
-  });
-  dispatcher = startDispatcher({
+  let api: Api;
+  let admin: Awaited<ReturnType<typeof adminTokenHash>>;
+  let address: string;
+  try {
+    admin = await adminTokenHash(store, config.adminToken);
+    api = await buildApi({
+      store,
+      adminTokenHash: admin.hash,
+      maxPayloadBytes: config.maxPayloadBytes,
+      allowNetworks: config.allowNetworks,
+      appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
+      publicUrl: config.publicUrl,
+      wakeDispatcher: () => dispatcher?.wake(),
+      logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+    });
+    address = await api.listen({ port: config.port, host: config.host });
+    if (admin.generated) await store.setSetting(ADMIN_TOKEN_HASH_SETTING, admin.hash);
+  } catch (error) {
+    await sender.close();
+    await store.close();
+    throw error;
+  }
+  const log = api.log;
+  const running = startDispatcher({
     store,
     sender,
     retrySchedule: config.retrySchedule,
     requestTimeoutMs: timeoutMs,
-    onError: (err) => api.log.error({ err }, 'dispatcher error'),
+    onError: (err) => log.error({ err }, 'dispatcher error'),
   });
+  dispatcher = running;
   const housekeeping = setInterval(() => {
     const now = Date.now();
     store
       .pruneExpired(now, now - IDEMPOTENCY_TTL_MS, HOUSEKEEPING_BATCH)
-      .catch((err) => api.log.warn({ err }, 'housekeeping failed'));
+      .catch((err) => log.warn({ err }, 'housekeeping failed'));
   }, HOUSEKEEPING_INTERVAL_MS).unref();
-  const address = await api.listen({ port: config.port, host: config.host });
-  const running = dispatcher;
   return {
     url: address,
     generatedAdminToken: admin.generated,

@@ -23,6 +23,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },
+  bad_request: { status: 400, detail: 'The request is malformed.' },
   validation: { status: 422, detail: 'The request is invalid.' },
   invalid_url: { status: 422, detail: 'The endpoint URL must be an absolute http(s) URL.' },
   url_not_allowed: {

@@ -64,6 +64,10 @@ export interface Message {
   /** Provider headers passed through to endpoints (inbound messages only). */
   headers: Record<string, string> | null;
   channels: string[] | null;
+  /** Free-form labels messages can be listed by. */
+  tags: string[] | null;
+  /** When its deliveries were scheduled to begin; null: at once. */
+  deliverAt: number | null;
   createdAt: number;
 }
 

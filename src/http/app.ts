@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
 import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -50,7 +50,7 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     logger: options.logger ?? false,
     bodyLimit: options.maxPayloadBytes,
     // Two log lines per request cost more than the rest of a publish; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Svix's JSON is camelCase with no prototype games; refuse __proto__ outright.
     onProtoPoisoning: 'error',
     routerOptions: { querystringParser: parseQuery },

@@ -7,7 +7,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
 };
 
 interface AjvIssue {
@@ -51,7 +51,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return;
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    reply.code(error.statusCode).send({ code: 'bad_request', detail: error.message });
+    const code: ErrorCode = 'bad_request';
+    reply.code(error.statusCode).send({ code, detail: error.message });
     return;
   }
   request.log.error({ err: coerceError(error) }, 'unhandled error');

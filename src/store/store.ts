@@ -40,10 +40,11 @@ export interface Store {
   createEndpoint(appId: string, input: EndpointInput & { secret: string }): Promise<Endpoint>;
   getEndpoint(appId: string, idOrUid: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, page: PageQuery): Promise<Page<Endpoint>>;
-  updateEndpoint(appId: string, id: string, input: EndpointInput): Promise<Endpoint>;
+  /** With `rotate`, also makes `rotate.key` the current secret, in the same commit. */
+  updateEndpoint(appId: string, id: string, input: EndpointInput, rotate?: SecretRotation): Promise<Endpoint>;
   setEndpointHeaders(appId: string, id: string, headers: Record<string, string>): Promise<void>;
   /** Makes `newKey` current; the old current secret keeps co-signing until `graceUntil`. */
-  rotateEndpointSecret(appId: string, id: string, newKey: string, graceUntil: number): Promise<void>;
+  rotateEndpointSecret(appId: string, id: string, rotation: SecretRotation): Promise<void>;
   /** Cancels the endpoint's pending deliveries and removes it. */
   deleteEndpoint(appId: string, id: string): Promise<void>;
   endpointStats(appId: string, endpointId: string, range: TimeRange): Promise<EndpointStats>;
@@ -177,6 +178,12 @@ export interface EndpointInput {
   headers?: Record<string, string>;
 }
 
+export interface SecretRotation {
+  key: string;
+  /** Until when the secret being replaced keeps co-signing (epoch ms). */
+  graceUntil: number;
+}
+
 export interface PublishInput {
   eventType: string;
   eventId: string | null;
@@ -186,11 +193,15 @@ export interface PublishInput {
   contentType?: string | null;
   /** Headers to pass through to endpoints. */
   headers?: Record<string, string> | null;
+  tags?: string[] | null;
+  /** Deliveries start no earlier than this (epoch ms); default: at once. */
+  deliverAt?: number | null;
 }
 
 export interface MessageFilter extends TimeRange {
   eventTypes: string[] | null;
   channel: string | null;
+  tag?: string | null;
 }
 
 export interface AttemptFilter extends TimeRange {

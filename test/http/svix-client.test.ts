@@ -234,6 +234,45 @@ describe('svix client against Hookgate', () => {
     }
   });
 
+  it('schedules a message with deliverAt and lists messages by tag', async () => {
+    const app = await svix.application.create({ name: 'Scheduled' });
+    await svix.endpoint.create(app.id, { url: receiver.url });
+    const before = receiver.requests.length;
+    const deliverAt = new Date(Date.now() + 1500);
+    const msg = await svix.message.create(app.id, {
+      eventType: 'reminder',
+      payload: { n: 1 },
+      tags: ['billing'],
+      deliverAt,
+    });
+    expect(msg.deliverAt?.toISOString()).toBe(deliverAt.toISOString());
+    expect(msg.tags).toEqual(['billing']);
+    await svix.message.create(app.id, { eventType: 'other', payload: {} });
+    expect((await svix.message.list(app.id, { tag: 'billing' })).data.map((m) => m.id)).toEqual([msg.id]);
+    const arrived = await eventually(() =>
+      receiver.requests.slice(before).find((r) => r.headers['webhook-id'] === msg.id),
+    );
+    expect(arrived.at).toBeGreaterThanOrEqual(deliverAt.getTime() - 50);
+  });
+
+  it('creates an endpoint on PUT of an unknown id, and a failed PATCH changes nothing', async () => {
+    const app = await svix.application.create({ name: 'Upsert' });
+    const created = await svix.endpoint.update(app.id, 'billing-ep', { url: receiver.url });
+    expect(created.uid).toBe('billing-ep');
+    expect((await svix.endpoint.get(app.id, 'billing-ep')).id).toBe(created.id);
+    const { key } = await svix.endpoint.getSecret(app.id, created.id);
+    await svix.endpoint.create(app.id, { url: receiver.url, uid: 'taken' });
+    const newKey = `whsec_${Buffer.alloc(32, 8).toString('base64')}`;
+    await expect(
+      svix.endpoint.patch(app.id, created.id, { uid: 'taken', secret: newKey }),
+    ).rejects.toMatchObject({
+      code: 409,
+    });
+    expect((await svix.endpoint.getSecret(app.id, created.id)).key).toBe(key);
+    await svix.endpoint.patch(app.id, created.id, { secret: newKey });
+    expect((await svix.endpoint.getSecret(app.id, created.id)).key).toBe(newKey);
+  });
+
   it('issues an app-scoped token that works with the svix client for that app only', async () => {
     const mine = await svix.application.create({ name: 'Mine' });
     const theirs = await svix.application.create({ name: 'Theirs' });

@@ -1,5 +1,4 @@
 import { Type } from 'typebox';
-import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
 import type { AppInput, Store } from '../../store/store.js';
 import { loadApp, requireAdmin } from '../auth.js';

@@ -19,10 +19,7 @@ import {
 } from '../schemas/endpoints.js';
 import type { Api, ApiDeps } from '../types.js';
 import { timeParam } from '../wire.js';
-import { checkHeaders, loadEndpoint, secretOrGenerated } from './endpoints.js';
-
-/** Default grace period of a rotated-out secret (Svix: 24 hours). */
-const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
+import { checkHeaders, loadEndpoint, secretRotation } from './endpoints.js';
 
 /** Operations on an endpoint's secret and headers, shared by app and ingest endpoints. */
 export const endpointSettings = {
@@ -33,9 +30,11 @@ export const endpointSettings = {
     endpoint: Endpoint,
     body: { key?: string | null; gracePeriodSeconds?: number | null } | undefined,
   ): Promise<void> {
-    const grace = body?.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
-    const key = secretOrGenerated(body?.key);
-    await store.rotateEndpointSecret(endpoint.appId, endpoint.id, key, Date.now() + grace * 1000);
+    await store.rotateEndpointSecret(
+      endpoint.appId,
+      endpoint.id,
+      secretRotation(body?.key, body?.gracePeriodSeconds),
+    );
   },
 
   /** Svix's EndpointHeadersOut: sensitive values are named, never shown. */
@@ -165,7 +164,8 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
       await store.recoverEndpoint(endpoint.appId, endpoint.id, { since, until }, now);
       wakeDispatcher();
       reply.code(202);
-      // The re-queue is committed before we answer, so the task is already past its only step.
+      // The failed deliveries are re-queued (committed) before we answer; Svix's shape still calls
+      // the task `running` (its only status), and the deliveries themselves are now under way.
       return {
         id: newId('qtask', now),
         status: 'running',

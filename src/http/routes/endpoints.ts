@@ -5,7 +5,7 @@ import { checkCustomHeaders } from '../../domain/headers.js';
 import type { Endpoint } from '../../domain/model.js';
 import { canonicalSecret, generateSecret } from '../../domain/signing.js';
 import type { Cidr } from '../../domain/ssrf.js';
-import type { EndpointInput, Store } from '../../store/store.js';
+import type { EndpointInput, SecretRotation, Store } from '../../store/store.js';
 import { loadApp } from '../auth.js';
 import { AppIdParams, EndpointParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
 import { EndpointIn, EndpointOut, EndpointPatch, EndpointUpdate } from '../schemas/endpoints.js';
@@ -35,7 +35,8 @@ export function endpointInput(
 ): EndpointInput {
   const pick = <K extends keyof EndpointFields>(key: K) => body[key] !== undefined;
   const url = body.url ?? base?.url ?? '';
-  const urlProblem = checkEndpointUrl(url, allowNetworks);
+  // Only a URL being set is checked: narrowing the allow list must not freeze other edits.
+  const urlProblem = body.url === undefined ? null : checkEndpointUrl(body.url, allowNetworks);
   if (urlProblem) throw new ApiError(urlProblem);
   const headers = body.headers ?? undefined;
   if (headers) checkHeaders(headers);
@@ -68,11 +69,22 @@ export function checkHeaders(headers: Record<string, string | null>): void {
     throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`);
 }
 
+/** Default grace period of a rotated-out secret (Svix: 24 hours). */
+const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
+
 export function secretOrGenerated(secret: string | null | undefined): string {
   if (secret === null || secret === undefined) return generateSecret();
   const canonical = canonicalSecret(secret);
   if (!canonical) throw new ApiError('invalid_secret');
   return canonical;
+}
+
+/** A rotation to `key` (generated when absent); the old secret co-signs for the grace period. */
+export function secretRotation(key: string | null | undefined, graceSeconds?: number | null): SecretRotation {
+  return {
+    key: secretOrGenerated(key),
+    graceUntil: Date.now() + (graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
+  };
 }
 
 /** Loads an endpoint of an app the caller may see; 404 whether it is missing or another app's. */
@@ -140,9 +152,15 @@ export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): voi
         response: { 200: EndpointOut, 201: EndpointOut, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
-      const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
+      const current = await store.getEndpoint(app.id, request.params.endpoint_id);
+      if (!current) {
+        // Svix upserts: PUT on an unknown endpoint creates it with that uid.
+        const input = endpointInput({ uid: request.params.endpoint_id, ...request.body }, allowNetworks);
+        reply.code(201);
+        return endpointOut(await store.createEndpoint(app.id, { ...input, secret: secretOrGenerated(null) }));
+      }
       // PUT replaces the settable fields; headers and secrets have their own routes and stay.
       const input = endpointInput(request.body, allowNetworks);
       return endpointOut(await store.updateEndpoint(app.id, current.id, input));
@@ -163,15 +181,9 @@ export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): voi
       const app = await loadApp(store, request, request.params.app_id);
       const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
       const input = endpointInput(request.body, allowNetworks, current);
-      if (request.body.secret !== undefined) {
-        await store.rotateEndpointSecret(
-          app.id,
-          current.id,
-          secretOrGenerated(request.body.secret),
-          Date.now(),
-        );
-      }
-      return endpointOut(await store.updateEndpoint(app.id, current.id, input));
+      // A secret in a PATCH replaces the current one at once (no grace), in the same commit.
+      const rotation = request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0);
+      return endpointOut(await store.updateEndpoint(app.id, current.id, input, rotation));
     },
   );
 

@@ -51,6 +51,8 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
           eventId: body.eventId ?? null,
           payload: JSON.stringify(body.payload),
           channels: body.channels ?? null,
+          tags: body.tags ?? null,
+          deliverAt: timeParam(body.deliverAt),
         },
         Date.now(),
       );
@@ -80,6 +82,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
           until: timeParam(q.before),
           eventTypes: q.event_types ?? null,
           channel: q.channel ?? null,
+          tag: q.tag ?? null,
         },
         pageQuery(q, 'descending'),
       );

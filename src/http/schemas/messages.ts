@@ -11,6 +11,9 @@ export const MessageIn = Type.Object({
   channels: Type.Optional(Channels),
   application: Type.Optional(Nullable(ApplicationIn)),
   payloadRetentionPeriod: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+  tags: Type.Optional(Nullable(Type.Array(Identifier(128), { maxItems: 5, uniqueItems: true }))),
+  /** Schedule: deliveries start at this time (Svix's deliverAt). */
+  deliverAt: Type.Optional(Nullable(DateTime)),
 });
 
 export const MessageOut = Type.Object({
@@ -18,6 +21,8 @@ export const MessageOut = Type.Object({
   eventType: Type.String(),
   eventId: Nullable(Type.String()),
   channels: Channels,
+  tags: Nullable(Type.Array(Type.String())),
+  deliverAt: Nullable(DateTime),
   payload: Type.Unknown(),
   timestamp: DateTime,
 });
@@ -26,6 +31,7 @@ export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.B
 
 export const MessageListQuery = Type.Object({
   channel: Type.Optional(Channel),
+  tag: Type.Optional(Identifier(128)),
   before: Type.Optional(Nullable(DateTime)),
   after: Type.Optional(Nullable(DateTime)),
   event_types: Type.Optional(Type.Array(EventTypeName)),
@@ -73,8 +79,10 @@ export const MessageEndpointOut = Type.Object({
   disabled: Type.Boolean(),
   channels: Nullable(Type.Array(Type.String())),
   filterTypes: Nullable(Type.Array(Type.String())),
+  eventTypes: Nullable(Type.Array(Type.String())),
   rateLimit: Nullable(Type.Integer()),
   throttleRate: Nullable(Type.Integer()),
+  version: Type.Integer(),
   status: MessageStatus,
   statusText: MessageStatusText,
   nextAttempt: Nullable(DateTime),

@@ -5,6 +5,7 @@ import type { AppInput, Store } from '../store.js';
 import type { Prepare, SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from './rows.js';
+import { conflictOnUnique } from './sql.js';
 
 type CatalogStore = Pick<
   Store,
@@ -33,16 +34,6 @@ export function deleteAppData(prepare: Prepare, appId: string): void {
   );
   prepare('DELETE FROM sources WHERE app_id = ?').run(appId);
   prepare('DELETE FROM apps WHERE id = ?').run(appId);
-}
-
-/** Unique-constraint violations become the API's 409; anything else propagates. */
-export function conflictOnUnique<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new ApiError('conflict');
-    throw e;
-  }
 }
 
 /** Applications and event types: the configuration records. */

@@ -1,11 +1,11 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
-import type { Store, TimeRange } from '../store.js';
-import { conflictOnUnique } from './catalog.js';
+import type { SecretRotation, Store } from '../store.js';
 import type { Prepare, SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { type EndpointRow, jsonOrNull, toEndpoint } from './rows.js';
+import { conflictOnUnique, timeRangeSql } from './sql.js';
 
 type EndpointStore = Pick<
   Store,
@@ -19,21 +19,6 @@ type EndpointStore = Pick<
   | 'endpointStats'
   | 'recoverEndpoint'
 >;
-
-/** Message creation times as a SQL condition on `created_at`, for stats and recovery windows. */
-function rangeSql(range: TimeRange, column: string): { sql: string; params: number[] } {
-  const parts: string[] = [];
-  const params: number[] = [];
-  if (range.since !== null) {
-    parts.push(`${column} >= ?`);
-    params.push(range.since);
-  }
-  if (range.until !== null) {
-    parts.push(`${column} < ?`);
-    params.push(range.until);
-  }
-  return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
-}
 
 /** Rotated-out secrets that keep signing during their grace period, at most. */
 const MAX_COSIGNING_SECRETS = 5;
@@ -61,6 +46,25 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
     const endpoint = byId(appId, id);
     if (!endpoint) throw new ApiError('endpoint_not_found');
     return endpoint;
+  };
+
+  /** Makes the rotation's key current; the replaced one co-signs until its grace ends. */
+  const rotateSecrets = (endpoint: Endpoint, { key, graceUntil }: SecretRotation, now: number) => {
+    const [current, ...older] = endpoint.secrets;
+    // Each co-signing secret adds a signature to every request: keep the newest few.
+    const secrets: EndpointSecret[] = [
+      { key, expiresAt: null },
+      ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
+      ...older,
+    ]
+      .filter((s) => s.expiresAt === null || s.expiresAt > now)
+      .slice(0, 1 + MAX_COSIGNING_SECRETS);
+    prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
+      JSON.stringify(secrets),
+      now,
+      endpoint.appId,
+      endpoint.id,
+    );
   };
 
   return {
@@ -113,9 +117,10 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
         keyOf: (e) => e.id,
       }),
 
-    updateEndpoint: (appId, id, input) =>
+    updateEndpoint: (appId, id, input, rotate) =>
       commit(() => {
         const current = mustGet(appId, id);
+        if (rotate) rotateSecrets(current, rotate, Date.now());
         conflictOnUnique(() =>
           prepare(
             `UPDATE endpoints SET uid = ?, url = ?, description = ?, disabled = ?, event_types = ?, channels = ?,
@@ -151,25 +156,9 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
         );
       }),
 
-    rotateEndpointSecret: (appId, id, newKey, graceUntil) =>
+    rotateEndpointSecret: (appId, id, rotation) =>
       commit(() => {
-        const now = Date.now();
-        const endpoint = mustGet(appId, id);
-        const [current, ...older] = endpoint.secrets;
-        // Each co-signing secret adds a signature to every request: keep the newest few.
-        const secrets: EndpointSecret[] = [
-          { key: newKey, expiresAt: null },
-          ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
-          ...older,
-        ]
-          .filter((s) => s.expiresAt === null || s.expiresAt > now)
-          .slice(0, 1 + MAX_COSIGNING_SECRETS);
-        prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
-          JSON.stringify(secrets),
-          now,
-          appId,
-          id,
-        );
+        rotateSecrets(mustGet(appId, id), rotation, Date.now());
       }),
 
     deleteEndpoint: (appId, id) =>
@@ -184,10 +173,11 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
 
     endpointStats: async (appId, endpointId, range) => {
       const now = Date.now();
-      const r = rangeSql(range, 'created_at');
+      const r = timeRangeSql(range, 'created_at');
+      const rangeCond = r.sql.map((c) => ` AND ${c}`).join('');
       const rows = prepare(
         `SELECT CASE WHEN status = 'pending' AND locked_until > ? THEN 'sending' ELSE status END AS s, COUNT(*) AS n
-         FROM deliveries WHERE app_id = ? AND endpoint_id = ?${r.sql} GROUP BY s`,
+         FROM deliveries WHERE app_id = ? AND endpoint_id = ?${rangeCond} GROUP BY s`,
       ).all(now, appId, endpointId, ...r.params) as Array<{ s: string; n: number }>;
       const count = (s: string) => rows.find((row) => row.s === s)?.n ?? 0;
       return {
@@ -201,11 +191,12 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
 
     recoverEndpoint: (appId, endpointId, range, now) =>
       commit(() => {
-        const r = rangeSql(range, 'created_at');
+        const r = timeRangeSql(range, 'created_at');
+        const rangeCond = r.sql.map((c) => ` AND ${c}`).join('');
         // A recovered delivery starts a fresh retry cycle; its first attempt is marked manual.
         const result = prepare(
           `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, manual = 1, updated_at = ?
-           WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'${r.sql}`,
+           WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'${rangeCond}`,
         ).run(now, now, appId, endpointId, ...r.params);
         return result.changes;
       }),

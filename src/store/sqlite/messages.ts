@@ -20,6 +20,7 @@ import {
   toEndpoint,
   toMessage,
 } from './rows.js';
+import { timeRangeSql } from './sql.js';
 
 type MessageStore = Pick<
   Store,
@@ -40,14 +41,9 @@ interface Conditions {
 }
 
 function addTimeRange(c: Conditions, range: TimeRange, column: string): void {
-  if (range.since !== null) {
-    c.sql.push(`${column} > ?`);
-    c.params.push(range.since);
-  }
-  if (range.until !== null) {
-    c.sql.push(`${column} < ?`);
-    c.params.push(range.until);
-  }
+  const r = timeRangeSql(range, column);
+  c.sql.push(...r.sql);
+  c.params.push(...r.params);
 }
 
 /** Filters on the message (event type, channel) of a row whose message id is `msgIdColumn`. */
@@ -61,6 +57,10 @@ function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgI
   if (f.channel !== null) {
     inner.push(`EXISTS (SELECT 1 FROM json_each(${subject}.channels) WHERE value = ?)`);
     c.params.push(f.channel);
+  }
+  if ('tag' in f && f.tag) {
+    inner.push(`EXISTS (SELECT 1 FROM json_each(${subject}.tags) WHERE value = ?)`);
+    c.params.push(f.tag);
   }
   if (inner.length === 0) return;
   c.sql.push(

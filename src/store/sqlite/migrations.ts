@@ -55,6 +55,8 @@ export const MIGRATIONS: readonly string[] = [
     content_type TEXT,
     headers TEXT,
     channels TEXT,
+    tags TEXT,
+    deliver_at INTEGER,
     created_at INTEGER NOT NULL
   );
   CREATE INDEX messages_by_app ON messages (app_id, id);

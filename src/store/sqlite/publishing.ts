@@ -41,11 +41,14 @@ export function insertMessage(prepare: Prepare, appId: string, input: PublishInp
     contentType: input.contentType ?? null,
     headers: input.headers ?? null,
     channels: input.channels,
+    tags: input.tags ?? null,
+    deliverAt: input.deliverAt ?? null,
     createdAt: now,
   };
   prepare(
-    `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers, channels, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers, channels, tags,
+       deliver_at, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     message.id,
     appId,
@@ -55,14 +58,18 @@ export function insertMessage(prepare: Prepare, appId: string, input: PublishInp
     message.contentType,
     jsonOrNull(message.headers),
     jsonOrNull(message.channels),
+    jsonOrNull(message.tags),
+    message.deliverAt,
     now,
   );
+  // Scheduled messages (deliverAt) wait in the due index like any retry.
+  const dueAt = Math.max(message.deliverAt ?? now, now);
   const insertDelivery = prepare(
     `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
   );
   for (const endpointId of subscribedEndpointIds(prepare, appId, message.eventType, message.channels)) {
-    insertDelivery.run(newId('dlv', now), appId, message.id, endpointId, now, now, now);
+    insertDelivery.run(newId('dlv', now), appId, message.id, endpointId, dueAt, now, now);
   }
   return message;
 }

@@ -102,6 +102,8 @@ export interface MessageRow {
   content_type: string | null;
   headers: string | null;
   channels: string | null;
+  tags: string | null;
+  deliver_at: number | null;
   created_at: number;
 }
 
@@ -115,6 +117,8 @@ export function toMessage(r: MessageRow): Message {
     contentType: r.content_type,
     headers: r.headers === null ? null : JSON.parse(r.headers),
     channels: r.channels === null ? null : JSON.parse(r.channels),
+    tags: r.tags === null ? null : JSON.parse(r.tags),
+    deliverAt: r.deliver_at,
     createdAt: r.created_at,
   };
 }

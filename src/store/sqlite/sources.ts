@@ -2,11 +2,12 @@ import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { InboundRecord, Source } from '../../domain/model.js';
 import type { Store } from '../store.js';
-import { conflictOnUnique, deleteAppData } from './catalog.js';
+import { deleteAppData } from './catalog.js';
 import type { SqliteContext } from './database.js';
 import { pageBy } from './pagination.js';
 import { insertMessage } from './publishing.js';
 import { type InboundRow, type SourceRow, toInbound, toSource } from './rows.js';
+import { conflictOnUnique } from './sql.js';
 
 type SourceStore = Pick<
   Store,
