@@ -1,10 +1,10 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { App, EventType } from '../../domain/model.js';
+import { pageBy } from '../pagination.js';
+import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from '../rows.js';
 import type { AppInput, Store } from '../store.js';
 import type { Prepare, SqliteContext } from './database.js';
-import { pageBy } from './pagination.js';
-import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from './rows.js';
 import { conflictOnUnique } from './sql.js';
 
 type CatalogStore = Pick<
@@ -37,7 +37,7 @@ export function deleteAppData(prepare: Prepare, appId: string): void {
 }
 
 /** Applications and event types: the configuration records. */
-export function makeCatalog({ prepare, commit }: SqliteContext): CatalogStore {
+export function makeCatalog({ prepare, all, commit }: SqliteContext): CatalogStore {
   const appById = (id: string) => {
     const row = prepare('SELECT * FROM apps WHERE id = ?').get(id) as AppRow | undefined;
     return row ? toApp(row) : null;
@@ -69,7 +69,7 @@ export function makeCatalog({ prepare, commit }: SqliteContext): CatalogStore {
     },
 
     listApps: async (page) =>
-      pageBy<AppRow, App>(prepare, {
+      pageBy<AppRow, App>(all, {
         select: 'SELECT * FROM apps t',
         where: '1 = 1',
         params: [],
@@ -117,7 +117,7 @@ export function makeCatalog({ prepare, commit }: SqliteContext): CatalogStore {
     getEventType: async (name) => eventTypeByName(name),
 
     listEventTypes: async (page, includeArchived) =>
-      pageBy<EventTypeRow, EventType>(prepare, {
+      pageBy<EventTypeRow, EventType>(all, {
         select: 'SELECT * FROM event_types t',
         where: includeArchived ? '1 = 1' : 't.archived = 0',
         params: [],

@@ -44,6 +44,8 @@ export type Prepare = (sql: string) => Database.Statement;
 export interface SqliteContext {
   db: Db;
   prepare: Prepare;
+  /** Runs a SELECT and returns its rows (for the shared pagination helper). */
+  all: <Row>(sql: string, params: unknown[]) => Row[];
   /** Runs a write in the next shared (group) commit; resolves once it is durable. */
   commit: <T>(run: () => T) => Promise<T>;
 }

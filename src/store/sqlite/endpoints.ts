@@ -1,11 +1,12 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
+import { pageBy } from '../pagination.js';
+import { type EndpointRow, jsonOrNull, toEndpoint } from '../rows.js';
+import { timeRangeSql } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
 import type { Prepare, SqliteContext } from './database.js';
-import { pageBy } from './pagination.js';
-import { type EndpointRow, jsonOrNull, toEndpoint } from './rows.js';
-import { conflictOnUnique, timeRangeSql } from './sql.js';
+import { conflictOnUnique } from './sql.js';
 
 type EndpointStore = Pick<
   Store,
@@ -35,7 +36,7 @@ export function failPendingDeliveries(prepare: Prepare, endpointId: string, now:
   ).run(now, endpointId, now);
 }
 
-export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore {
+export function makeEndpoints({ prepare, all, commit }: SqliteContext): EndpointStore {
   const byId = (appId: string, id: string) => {
     const row = prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?').get(appId, id) as
       | EndpointRow
@@ -107,7 +108,7 @@ export function makeEndpoints({ prepare, commit }: SqliteContext): EndpointStore
     },
 
     listEndpoints: async (appId, page) =>
-      pageBy<EndpointRow, Endpoint>(prepare, {
+      pageBy<EndpointRow, Endpoint>(all, {
         select: 'SELECT * FROM endpoints t',
         where: 't.app_id = ?',
         params: [appId],

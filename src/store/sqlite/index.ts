@@ -17,7 +17,13 @@ export interface SqliteStoreOptions {
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path, options.synchronous ?? 'FULL');
-  const ctx: SqliteContext = { db, prepare: statementCache(db), commit: makeGroupCommit(db) };
+  const prepare = statementCache(db);
+  const ctx: SqliteContext = {
+    db,
+    prepare,
+    all: <Row>(sql: string, params: unknown[]) => prepare(sql).all(...params) as Row[],
+    commit: makeGroupCommit(db),
+  };
   return {
     ...makeCatalog(ctx),
     ...makeEndpoints(ctx),

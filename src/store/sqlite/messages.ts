@@ -1,5 +1,16 @@
 import { newId } from '../../domain/ids.js';
 import type { Attempt, Message, MessageStatusText } from '../../domain/model.js';
+import { pageBy } from '../pagination.js';
+import {
+  type AttemptRow,
+  deliveryStatusText,
+  type EndpointRow,
+  type MessageRow,
+  toAttempt,
+  toEndpoint,
+  toMessage,
+} from '../rows.js';
+import { timeRangeSql } from '../sql.js';
 import type {
   AttemptFilter,
   DeliveryRow,
@@ -9,18 +20,7 @@ import type {
   TimeRange,
 } from '../store.js';
 import type { SqliteContext } from './database.js';
-import { pageBy } from './pagination.js';
 import { insertMessage, subscribedEndpointIds } from './publishing.js';
-import {
-  type AttemptRow,
-  deliveryStatusText,
-  type EndpointRow,
-  type MessageRow,
-  toAttempt,
-  toEndpoint,
-  toMessage,
-} from './rows.js';
-import { timeRangeSql } from './sql.js';
 
 type MessageStore = Pick<
   Store,
@@ -87,7 +87,7 @@ const STATUS_CONDITIONS: Record<MessageStatusText, (now: number) => [string, ...
   sending: (now) => ["t.status = 'pending' AND t.locked_until > ?", now],
 };
 
-export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
+export function makeMessages({ prepare, all, commit }: SqliteContext): MessageStore {
   const messageById = (appId: string, id: string) => {
     const row = prepare('SELECT * FROM messages WHERE app_id = ? AND id = ?').get(appId, id) as
       | MessageRow
@@ -119,7 +119,7 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
       const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
       addTimeRange(c, filter, 't.created_at');
       addMessageFilters(c, filter, 't.id');
-      return pageBy<MessageRow, Message>(prepare, {
+      return pageBy<MessageRow, Message>(all, {
         select: 'SELECT * FROM messages t',
         where: c.sql.join(' AND '),
         params: c.params,
@@ -149,7 +149,7 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
     listDeliveriesOfMessage: async (appId, msgId, page) => {
       const now = Date.now();
       type Row = EndpointRow & { d_status: string; d_next: number | null; d_locked_until: number };
-      return pageBy<Row, DeliveryRow>(prepare, {
+      return pageBy<Row, DeliveryRow>(all, {
         select: `SELECT e.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
                  FROM deliveries t JOIN endpoints e ON e.id = t.endpoint_id`,
         where: 't.app_id = ? AND t.msg_id = ?',
@@ -176,7 +176,7 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
       addTimeRange(c, filter, 'm.created_at');
       addMessageFilters(c, filter, 't.msg_id');
       type Row = MessageRow & { d_status: string; d_next: number | null; d_locked_until: number };
-      return pageBy<Row, EndpointMessageRow>(prepare, {
+      return pageBy<Row, EndpointMessageRow>(all, {
         select: `SELECT m.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
                  FROM deliveries t JOIN messages m ON m.id = t.msg_id`,
         where: c.sql.join(' AND '),
@@ -217,7 +217,7 @@ export function makeMessages({ prepare, commit }: SqliteContext): MessageStore {
       }
       addTimeRange(c, filter, 't.created_at');
       addMessageFilters(c, filter, 't.msg_id');
-      return pageBy<AttemptRow, Attempt>(prepare, {
+      return pageBy<AttemptRow, Attempt>(all, {
         select: 'SELECT * FROM attempts t',
         where: c.sql.join(' AND '),
         params: c.params,

@@ -1,9 +1,9 @@
 import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
+import { type EndpointRow, jsonOrNull } from '../rows.js';
 import type { PublishInput } from '../store.js';
 import type { Prepare } from './database.js';
-import { type EndpointRow, jsonOrNull } from './rows.js';
 
 /** The enabled endpoints of an app whose filters select this event type and channels. */
 export function subscribedEndpointIds(

@@ -1,12 +1,12 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { InboundRecord, Source } from '../../domain/model.js';
+import { pageBy } from '../pagination.js';
+import { type InboundRow, type SourceRow, toInbound, toSource } from '../rows.js';
 import type { Store } from '../store.js';
 import { deleteAppData } from './catalog.js';
 import type { SqliteContext } from './database.js';
-import { pageBy } from './pagination.js';
 import { insertMessage } from './publishing.js';
-import { type InboundRow, type SourceRow, toInbound, toSource } from './rows.js';
 import { conflictOnUnique } from './sql.js';
 
 type SourceStore = Pick<
@@ -23,7 +23,7 @@ type SourceStore = Pick<
 >;
 
 /** Inbound sources and their request log. Each source's events travel as messages of its own app. */
-export function makeSources({ prepare, commit }: SqliteContext): SourceStore {
+export function makeSources({ prepare, all, commit }: SqliteContext): SourceStore {
   const byId = (id: string) => {
     const row = prepare('SELECT * FROM sources WHERE id = ?').get(id) as SourceRow | undefined;
     return row ? toSource(row) : null;
@@ -73,7 +73,7 @@ export function makeSources({ prepare, commit }: SqliteContext): SourceStore {
     },
 
     listSources: async (page) =>
-      pageBy<SourceRow, Source>(prepare, {
+      pageBy<SourceRow, Source>(all, {
         select: 'SELECT * FROM sources t',
         where: '1 = 1',
         params: [],
@@ -176,7 +176,7 @@ export function makeSources({ prepare, commit }: SqliteContext): SourceStore {
       }),
 
     listInbound: async (sourceId, status, page) =>
-      pageBy<InboundRow, InboundRecord>(prepare, {
+      pageBy<InboundRow, InboundRecord>(all, {
         select: 'SELECT * FROM inbound_requests t',
         where: status === null ? 't.source_id = ?' : 't.source_id = ? AND t.status = ?',
         params: status === null ? [sourceId] : [sourceId, status],

@@ -1,12 +1,14 @@
-import type { Page, PageQuery } from '../store.js';
-import type { Prepare } from './database.js';
+import type { Page, PageQuery } from './store.js';
+
+/** Runs a SELECT with `?` placeholders and returns its rows. */
+export type RowQuery<Row> = (sql: string, params: unknown[]) => Row[] | Promise<Row[]>;
 
 /**
  * Keyset pagination over a table whose key sorts in creation order. Never OFFSET: each page is
  * one index range scan from the cursor. `where` is a SQL condition over the table (aliased `t`).
  */
-export function pageBy<Row, T>(
-  prepare: Prepare,
+export async function pageBy<Row, T>(
+  query: RowQuery<Row>,
   opts: {
     select: string;
     where: string;
@@ -16,7 +18,7 @@ export function pageBy<Row, T>(
     map: (row: Row) => T;
     keyOf: (item: T) => string;
   },
-): Page<T> {
+): Promise<Page<T>> {
   const { page } = opts;
   const backwards = page.iterator?.startsWith('-') ?? false;
   const cursor = backwards ? page.iterator!.slice(1) : page.iterator;
@@ -28,7 +30,7 @@ export function pageBy<Row, T>(
     params.push(cursor);
   }
   const sql = `${opts.select} WHERE ${conds.join(' AND ')} ORDER BY ${opts.key} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
-  const rows = prepare(sql).all(...params, page.limit + 1) as Row[];
+  const rows = await query(sql, [...params, page.limit + 1]);
   const more = rows.length > page.limit;
   const data = rows.slice(0, page.limit).map(opts.map);
   if (backwards) data.reverse();

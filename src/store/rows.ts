@@ -8,9 +8,12 @@ import type {
   Message,
   MessageStatusText,
   Source,
-} from '../../domain/model.js';
+} from '../domain/model.js';
 
-/** Row shapes as SQLite returns them, and their mapping to domain records. */
+/**
+ * Row shapes as both stores return them (the schemas use the same column names and types:
+ * epoch-ms integers, 0/1 flags, JSON as text), and their mapping to domain records.
+ */
 export interface AppRow {
   id: string;
   uid: string | null;
