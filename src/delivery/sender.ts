@@ -28,6 +28,8 @@ export interface SendResult {
   response: string;
   durationMs: number;
   retryAfter: string | undefined;
+  /** The `webhook-delivery` response header (Svix receiver control), as sent. */
+  deliveryControl: string | undefined;
 }
 
 export interface Sender {
@@ -74,19 +76,29 @@ export function makeSender(options: SenderOptions): Sender {
       const response = await readBounded(res.body, bodyLimit).catch(
         (error: unknown) => `(response body not read: ${describeError(error)})`,
       );
-      const retryAfter = res.headers['retry-after'];
       return {
         statusCode: res.statusCode,
         response,
         durationMs: elapsed(),
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        retryAfter: firstHeader(res.headers['retry-after']),
+        deliveryControl: firstHeader(res.headers['webhook-delivery']),
       };
     } catch (error) {
-      return { statusCode: 0, response: describeError(error), durationMs: elapsed(), retryAfter: undefined };
+      return {
+        statusCode: 0,
+        response: describeError(error),
+        durationMs: elapsed(),
+        retryAfter: undefined,
+        deliveryControl: undefined,
+      };
     }
   }
 
   return { send, close: () => agent.destroy() };
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Reads at most `limit` bytes of a body and drops the rest without buffering it. */

@@ -64,29 +64,61 @@ export function isSuccessStatus(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
+/**
+ * Receiver control, as Svix defines it ("Delivery Control"): a `webhook-delivery` response header
+ * saying `disable` (disable this endpoint) or `abort-message` (stop retrying this message).
+ */
+export type DeliveryControl = 'disable' | 'abort-message';
+
+/**
+ * Reads a `webhook-delivery` header value: case-insensitive, a comma-separated list tolerated,
+ * `disable` winning over `abort-message` (it implies it); null when absent or unknown.
+ */
+export function parseDeliveryControl(value: string | undefined): DeliveryControl | null {
+  if (!value) return null;
+  const tokens = value.split(',').map((t) => t.trim().toLowerCase());
+  if (tokens.includes('disable')) return 'disable';
+  if (tokens.includes('abort-message')) return 'abort-message';
+  return null;
+}
+
+/** What the receiver said about one attempt. */
+export interface ReceiverAnswer {
+  /** The HTTP status; 0 when no response arrived. */
+  statusCode: number;
+  /** `Retry-After` in seconds from now (see parseRetryAfter); null when absent. */
+  retryAfterSeconds: number | null;
+  /** The `webhook-delivery` instruction; null when none. */
+  control: DeliveryControl | null;
+}
+
 /** What becomes of a delivery after one attempt. */
 export type DeliveryNext =
   | { kind: 'succeeded' }
   | { kind: 'retry'; at: number }
   | { kind: 'failed' }
-  /** The receiver answered 410 Gone: fail the delivery and disable the endpoint. */
+  /** The receiver answered 410 Gone or `webhook-delivery: disable`: fail the delivery and disable the endpoint. */
   | { kind: 'failed_and_disable_endpoint' };
 
 /**
- * Decides the delivery's next state from one attempt's HTTP status (0: no response).
- * 2xx succeeds; 410 Gone means the receiver asks never to be called again; anything else is
- * retried on the schedule, `Retry-After` lengthening the wait.
+ * Decides the delivery's next state from the receiver's answer to attempt number `attemptsMade`
+ * (1-based). In order:
+ * - 2xx succeeds, whatever the headers say (Svix: `abort-message` has no effect on a success);
+ * - 410 Gone or `webhook-delivery: disable` fails the delivery and disables the endpoint;
+ * - `webhook-delivery: abort-message` fails the delivery now, retries left or not;
+ * - anything else is retried on the schedule, `Retry-After` (429, 503, …) lengthening the wait,
+ *   and fails once the schedule is used up.
  */
 export function nextAfterAttempt(
   schedule: readonly number[],
   attemptsMade: number,
-  statusCode: number,
-  retryAfterSeconds: number | null,
+  answer: ReceiverAnswer,
   nowMs: number,
   random: () => number = Math.random,
 ): DeliveryNext {
-  if (isSuccessStatus(statusCode)) return { kind: 'succeeded' };
-  if (statusCode === 410) return { kind: 'failed_and_disable_endpoint' };
-  const decision = nextRetry(schedule, attemptsMade, retryAfterSeconds, random);
+  if (isSuccessStatus(answer.statusCode)) return { kind: 'succeeded' };
+  if (answer.statusCode === 410 || answer.control === 'disable') return { kind: 'failed_and_disable_endpoint' };
+  if (answer.control === 'abort-message') return { kind: 'failed' };
+  const decision = nextRetry(schedule, attemptsMade, answer.retryAfterSeconds, random);
   return decision.kind === 'retry' ? { kind: 'retry', at: nowMs + decision.delayMs } : { kind: 'failed' };
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EndpointSecret } from './model.js';
 
 /**
  * Standard Webhooks signing (https://www.standardwebhooks.com, spec v1.0.0):
@@ -30,6 +31,30 @@ export function canonicalSecret(secret: string): string | null {
 
 export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** Rotated-out secrets that keep co-signing during their grace period, at most: each adds a
+ * signature to every request. */
+export const MAX_COSIGNING_SECRETS = 5;
+
+/**
+ * The secrets after rotating to `key`: it becomes current, the replaced one co-signs until
+ * `graceUntil`, older ones keep their own expiry, and expired ones drop out.
+ */
+export function rotatedSecrets(
+  secrets: readonly EndpointSecret[],
+  key: string,
+  graceUntil: number,
+  now: number,
+): EndpointSecret[] {
+  const [current, ...older] = secrets;
+  return [
+    { key, expiresAt: null },
+    ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
+    ...older,
+  ]
+    .filter((s) => s.expiresAt === null || s.expiresAt > now)
+    .slice(0, 1 + MAX_COSIGNING_SECRETS);
 }
 
 export function sign(secret: Buffer, msgId: string, timestampSeconds: number, body: string): string {

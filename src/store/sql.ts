@@ -1,3 +1,5 @@
+import type { MessageStatusText } from '../domain/model.js';
+import type { DeliveryNext } from '../domain/retry.js';
 import type { TimeRange } from './store.js';
 
 /**
@@ -17,3 +19,66 @@ export function timeRangeSql(range: TimeRange, column: string): { sql: string[];
   }
   return { sql, params };
 }
+
+/*
+ * Statements both stores run as they are (`?` placeholders; PostgreSQL's are numbered for it).
+ * Dialect-specific SQL stays in each store.
+ */
+
+/** Makes (or resets) a delivery due now, its next attempt marked manual: resend and replay. A
+ * delivery leased right now keeps its lease; `requeued` makes its attempt's result give way. */
+export const REQUEUE_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
+  VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
+  ON CONFLICT (msg_id, endpoint_id) DO UPDATE
+    SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
+        requeued = CASE WHEN deliveries.locked_until > excluded.updated_at THEN 1 ELSE 0 END,
+        updated_at = excluded.updated_at`;
+
+/** SQL conditions on a delivery row (`t`) for each reported status. */
+export const DELIVERY_STATUS_CONDITIONS: Record<MessageStatusText, (now: number) => [string, ...unknown[]]> =
+  {
+    success: () => ["t.status = 'succeeded'"],
+    fail: () => ["t.status IN ('failed', 'cancelled')"],
+    pending: (now) => ["t.status = 'pending' AND t.locked_until <= ?", now],
+    sending: (now) => ["t.status = 'pending' AND t.locked_until > ?", now],
+  };
+
+/** The delivery status each outcome leaves behind. */
+export const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
+  succeeded: 'succeeded',
+  retry: 'pending',
+  failed: 'failed',
+  failed_and_disable_endpoint: 'failed',
+};
+
+/**
+ * Settles a delivery after an attempt, only under the lease it ran with. Parameters: status,
+ * now, next attempt time, now, delivery id, lease id. A delivery requeued (resend, replay)
+ * while the attempt ran is not settled by it: it starts a fresh cycle now, marked manual.
+ */
+export const SETTLE_DELIVERY = `UPDATE deliveries
+  SET status = CASE WHEN requeued = 1 THEN 'pending' ELSE ? END,
+      attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END,
+      next_attempt_at = CASE WHEN requeued = 1 THEN ? ELSE ? END,
+      manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
+  WHERE id = ? AND locked_by = ? AND status = 'pending'`;
+
+export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response, duration_ms,
+    succeeded, manual, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/**
+ * Fails an endpoint's waiting deliveries at once when it is disabled, so they neither wait in
+ * the due index in front of healthy work nor surprise anyone later; recover re-queues them.
+ * Deliveries in flight settle on their own. Parameters: now, endpoint id, now.
+ */
+export const FAIL_PENDING_DELIVERIES = `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
+  WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?`;
+
+export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers,
+    channels, tags, deliver_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export const INSERT_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at,
+    updated_at)
+  VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`;

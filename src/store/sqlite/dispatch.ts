@@ -1,8 +1,7 @@
 import type { EndpointSecret } from '../../domain/model.js';
-import type { DeliveryNext } from '../../domain/retry.js';
+import { FAIL_PENDING_DELIVERIES, INSERT_ATTEMPT, SETTLE_DELIVERY, STATUS_AFTER } from '../sql.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
-import { failPendingDeliveries } from './endpoints.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
 
@@ -22,13 +21,6 @@ interface DueRow {
   headers: string;
   disabled: number;
 }
-
-const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
-  succeeded: 'succeeded',
-  retry: 'pending',
-  failed: 'failed',
-  failed_and_disable_endpoint: 'failed',
-};
 
 /** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
 function mergeHeaders(passedThrough: string, endpointHeaders: string): Record<string, string> {
@@ -110,22 +102,9 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
 
     recordOutcomes: (outcomes: readonly AttemptOutcome[]) =>
       commit(() => {
-        // A delivery requeued (resend, replay) while this attempt ran is not settled by it: it
-        // starts a fresh cycle now, its next attempt marked manual.
-        const settle = prepare(
-          `UPDATE deliveries
-           SET status = CASE WHEN requeued = 1 THEN 'pending' ELSE ? END,
-               attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END,
-               next_attempt_at = CASE WHEN requeued = 1 THEN ? ELSE ? END,
-               manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
-           WHERE id = ? AND locked_by = ? AND status = 'pending'`,
-        );
+        const settle = prepare(SETTLE_DELIVERY);
         const exists = prepare('SELECT 1 FROM deliveries WHERE id = ?').pluck();
-        const insertAttempt = prepare(
-          `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response, duration_ms, succeeded,
-             manual, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        );
+        const insertAttempt = prepare(INSERT_ATTEMPT);
         const disable = prepare('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?');
         for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
           const nextAt = next.kind === 'retry' ? next.at : null;
@@ -155,7 +134,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           );
           if (settled && next.kind === 'failed_and_disable_endpoint') {
             disable.run(a.createdAt, a.endpointId);
-            failPendingDeliveries(prepare, a.endpointId, a.createdAt);
+            prepare(FAIL_PENDING_DELIVERIES).run(a.createdAt, a.endpointId, a.createdAt);
           }
         }
       }),

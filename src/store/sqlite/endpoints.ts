@@ -1,11 +1,12 @@
 import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
+import { rotatedSecrets } from '../../domain/signing.js';
 import { pageBy } from '../pagination.js';
 import { type EndpointRow, jsonOrNull, toEndpoint } from '../rows.js';
-import { timeRangeSql } from '../sql.js';
+import { FAIL_PENDING_DELIVERIES, timeRangeSql } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
-import type { Prepare, SqliteContext } from './database.js';
+import type { SqliteContext } from './database.js';
 import { conflictOnUnique } from './sql.js';
 
 type EndpointStore = Pick<
@@ -21,21 +22,6 @@ type EndpointStore = Pick<
   | 'recoverEndpoint'
 >;
 
-/** Rotated-out secrets that keep signing during their grace period, at most. */
-const MAX_COSIGNING_SECRETS = 5;
-
-/**
- * Fails the endpoint's waiting deliveries at once when it is disabled, so they neither wait in
- * the due index in front of healthy work nor surprise anyone later; recover re-queues them.
- * Deliveries in flight settle on their own.
- */
-export function failPendingDeliveries(prepare: Prepare, endpointId: string, now: number): void {
-  prepare(
-    `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
-     WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?`,
-  ).run(now, endpointId, now);
-}
-
 export function makeEndpoints({ prepare, all, commit }: SqliteContext): EndpointStore {
   const byId = (appId: string, id: string) => {
     const row = prepare('SELECT * FROM endpoints WHERE app_id = ? AND id = ?').get(appId, id) as
@@ -50,16 +36,8 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
   };
 
   /** Makes the rotation's key current; the replaced one co-signs until its grace ends. */
-  const rotateSecrets = (endpoint: Endpoint, { key, graceUntil }: SecretRotation, now: number) => {
-    const [current, ...older] = endpoint.secrets;
-    // Each co-signing secret adds a signature to every request: keep the newest few.
-    const secrets: EndpointSecret[] = [
-      { key, expiresAt: null },
-      ...(current ? [{ key: current.key, expiresAt: graceUntil }] : []),
-      ...older,
-    ]
-      .filter((s) => s.expiresAt === null || s.expiresAt > now)
-      .slice(0, 1 + MAX_COSIGNING_SECRETS);
+  const rotateSecrets = (endpoint: Endpoint, rotation: SecretRotation, now: number) => {
+    const secrets = rotatedSecrets(endpoint.secrets, rotation.key, rotation.graceUntil, now);
     prepare('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?').run(
       JSON.stringify(secrets),
       now,
@@ -142,7 +120,8 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
             id,
           ),
         );
-        if (input.disabled && !current.disabled) failPendingDeliveries(prepare, id, Date.now());
+        if (input.disabled && !current.disabled)
+          prepare(FAIL_PENDING_DELIVERIES).run(Date.now(), id, Date.now());
         return byId(appId, id)!;
       }),
 

@@ -1,5 +1,5 @@
 import { newId } from '../../domain/ids.js';
-import type { Attempt, Message, MessageStatusText } from '../../domain/model.js';
+import type { Attempt, Message } from '../../domain/model.js';
 import { pageBy } from '../pagination.js';
 import {
   type AttemptRow,
@@ -10,7 +10,7 @@ import {
   toEndpoint,
   toMessage,
 } from '../rows.js';
-import { timeRangeSql } from '../sql.js';
+import { DELIVERY_STATUS_CONDITIONS, REQUEUE_DELIVERY, timeRangeSql } from '../sql.js';
 import type {
   AttemptFilter,
   DeliveryRow,
@@ -70,23 +70,6 @@ function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgI
   );
 }
 
-/** Makes (or resets) a delivery due now, its next attempt marked manual: resend and replay. */
-// A delivery leased right now keeps its lease; `requeued` makes its attempt's result give way.
-const REQUEUE_SQL = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, manual, created_at, updated_at)
-  VALUES (?, ?, ?, ?, 'pending', ?, 1, ?, ?)
-  ON CONFLICT (msg_id, endpoint_id) DO UPDATE
-    SET status = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, manual = 1,
-        requeued = CASE WHEN deliveries.locked_until > excluded.updated_at THEN 1 ELSE 0 END,
-        updated_at = excluded.updated_at`;
-
-/** SQL conditions on a delivery row (`t`) for each reported status. */
-const STATUS_CONDITIONS: Record<MessageStatusText, (now: number) => [string, ...unknown[]]> = {
-  success: () => ["t.status = 'succeeded'"],
-  fail: () => ["t.status IN ('failed', 'cancelled')"],
-  pending: (now) => ["t.status = 'pending' AND t.locked_until <= ?", now],
-  sending: (now) => ["t.status = 'pending' AND t.locked_until > ?", now],
-};
-
 export function makeMessages({ prepare, all, commit }: SqliteContext): MessageStore {
   const messageById = (appId: string, id: string) => {
     const row = prepare('SELECT * FROM messages WHERE app_id = ? AND id = ?').get(appId, id) as
@@ -132,14 +115,14 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
 
     resend: (appId, msgId, endpointId, now) =>
       commit(() => {
-        prepare(REQUEUE_SQL).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
+        prepare(REQUEUE_DELIVERY).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
       }),
 
     replayMessage: (appId, msgId, now) =>
       commit(() => {
         const message = messageById(appId, msgId);
         if (!message) return 0;
-        const requeue = prepare(REQUEUE_SQL);
+        const requeue = prepare(REQUEUE_DELIVERY);
         const endpointIds = subscribedEndpointIds(prepare, appId, message.eventType, message.channels);
         for (const endpointId of endpointIds)
           requeue.run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
@@ -169,7 +152,7 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
       const now = Date.now();
       const c: Conditions = { sql: ['t.app_id = ?', 't.endpoint_id = ?'], params: [appId, endpointId] };
       if (filter.status !== null) {
-        const [sql, ...params] = STATUS_CONDITIONS[filter.status](now);
+        const [sql, ...params] = DELIVERY_STATUS_CONDITIONS[filter.status](now);
         c.sql.push(sql);
         c.params.push(...params);
       }

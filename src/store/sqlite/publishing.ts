@@ -2,6 +2,7 @@ import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
 import { type EndpointRow, jsonOrNull } from '../rows.js';
+import { INSERT_DELIVERY, INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Prepare } from './database.js';
 
@@ -45,11 +46,7 @@ export function insertMessage(prepare: Prepare, appId: string, input: PublishInp
     deliverAt: input.deliverAt ?? null,
     createdAt: now,
   };
-  prepare(
-    `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers, channels, tags,
-       deliver_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
+  prepare(INSERT_MESSAGE).run(
     message.id,
     appId,
     message.eventType,
@@ -64,10 +61,7 @@ export function insertMessage(prepare: Prepare, appId: string, input: PublishInp
   );
   // Scheduled messages (deliverAt) wait in the due index like any retry.
   const dueAt = Math.max(message.deliverAt ?? now, now);
-  const insertDelivery = prepare(
-    `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
-  );
+  const insertDelivery = prepare(INSERT_DELIVERY);
   for (const endpointId of subscribedEndpointIds(prepare, appId, message.eventType, message.channels)) {
     insertDelivery.run(newId('dlv', now), appId, message.id, endpointId, dueAt, now, now);
   }

@@ -1,0 +1,91 @@
+import pg from 'pg';
+import { MIGRATIONS } from './migrations.js';
+
+/** Something that runs SQL: the pool, or a client inside a transaction. */
+export interface Queryable {
+  query<Row extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<Row>>;
+}
+
+/** The transaction a queued write runs in; `notifyDue` asks for a wake-up NOTIFY at commit. */
+export interface Tx {
+  /** Runs `sql` (with `?` placeholders) and returns its rows. */
+  rows<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs `sql` and returns how many rows it changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  notifyDue(): void;
+}
+
+export interface PgContext {
+  pool: pg.Pool;
+  /** Runs a read on the pool; `?` placeholders. */
+  rows<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs a write in the next shared (group) commit; resolves once it is durable. */
+  commit<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Runs `run` in a transaction of its own on one connection. */
+  transaction<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+/** The channel new due work is announced on (LISTEN/NOTIFY). */
+export const DUE_CHANNEL = 'hookgate_due';
+/** Held while migrating, so nodes starting together migrate one after the other. */
+const MIGRATION_LOCK = 7_244_017_501;
+
+const placeholderCache = new Map<string, string>();
+
+/** Our SQL is written with `?` placeholders (as for SQLite); PostgreSQL numbers them. */
+export function numbered(sql: string): string {
+  let out = placeholderCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    placeholderCache.set(sql, out);
+  }
+  return out;
+}
+
+/** 64-bit integers (our epoch-millisecond times and counts) as numbers, not strings. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export function createPool(connectionString: string, max: number): pg.Pool {
+  return new pg.Pool({ connectionString, max, types: types as pg.CustomTypesConfig });
+}
+
+export function txOn(client: Queryable, onNotify: () => void): Tx {
+  return {
+    rows: async <Row>(sql: string, params: unknown[] = []) =>
+      (await client.query(numbered(sql), params)).rows as Row[],
+    run: async (sql, params = []) => (await client.query(numbered(sql), params)).rowCount ?? 0,
+    notifyDue: onNotify,
+  };
+}
+
+/** Applies pending migrations under an advisory lock; safe when several nodes start at once. */
+export async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    const { rows } = await client.query<{ v: number | null }>(
+      'SELECT max(version) AS v FROM schema_migrations',
+    );
+    for (let version = rows[0]?.v ?? 0; version < MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version]!);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version + 1]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

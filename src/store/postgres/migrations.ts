@@ -1,0 +1,153 @@
+/**
+ * Numbered migrations for the PostgreSQL store, each applied once in order under an advisory
+ * lock (see database.ts). Column names and encodings match the SQLite schema (epoch-ms BIGINT
+ * times, 0/1 flags, JSON as text) so both stores share their row mappers. Append only.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE apps (
+    id TEXT PRIMARY KEY,
+    uid TEXT UNIQUE,
+    name TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    rate_limit INTEGER,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+
+  CREATE TABLE event_types (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    archived INTEGER NOT NULL,
+    deprecated INTEGER NOT NULL,
+    feature_flag TEXT,
+    schemas TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+
+  CREATE TABLE endpoints (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    uid TEXT,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL,
+    disabled INTEGER NOT NULL,
+    event_types TEXT,
+    channels TEXT,
+    metadata TEXT NOT NULL,
+    rate_limit INTEGER,
+    headers TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (app_id, uid)
+  );
+  CREATE INDEX endpoints_by_app ON endpoints (app_id, id);
+
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    event_id TEXT,
+    payload TEXT NOT NULL,
+    content_type TEXT,
+    headers TEXT,
+    channels TEXT,
+    tags TEXT,
+    deliver_at BIGINT,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX messages_by_app ON messages (app_id, id);
+  CREATE UNIQUE INDEX messages_by_event_id ON messages (app_id, event_id) WHERE event_id IS NOT NULL;
+  CREATE INDEX messages_by_created_at ON messages (created_at);
+
+  CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    locked_until BIGINT NOT NULL DEFAULT 0,
+    locked_by TEXT,
+    manual INTEGER NOT NULL DEFAULT 0,
+    requeued INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (msg_id, endpoint_id)
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, endpoint_id, locked_until) WHERE status = 'pending';
+  CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status, created_at);
+  CREATE INDEX deliveries_by_endpoint_msg ON deliveries (endpoint_id, msg_id);
+
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    response TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL,
+    manual INTEGER NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX attempts_by_endpoint ON attempts (endpoint_id, id);
+  CREATE INDEX attempts_by_msg ON attempts (msg_id, id);
+  CREATE INDEX attempts_by_app ON attempts (app_id, id);
+  CREATE INDEX attempts_by_created_at ON attempts (created_at);
+
+  CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  CREATE INDEX idempotency_by_created_at ON idempotency (created_at);
+
+  CREATE TABLE sources (
+    id TEXT PRIMARY KEY,
+    uid TEXT UNIQUE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    app_id TEXT NOT NULL UNIQUE,
+    token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+
+  CREATE TABLE inbound_requests (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    msg_id TEXT,
+    event_type TEXT,
+    dedupe_key TEXT,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX inbound_by_source ON inbound_requests (source_id, id);
+  CREATE INDEX inbound_by_dedupe_key ON inbound_requests (source_id, dedupe_key, created_at)
+    WHERE status = 'accepted' AND dedupe_key IS NOT NULL;
+
+  CREATE TABLE app_tokens (
+    hash TEXT PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX app_tokens_by_expiry ON app_tokens (expires_at);
+  `,
+];
