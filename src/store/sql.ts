@@ -59,7 +59,7 @@ export const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
 export const SETTLE_DELIVERY = `UPDATE deliveries
   SET status = CASE WHEN requeued = 1 THEN 'pending' ELSE ? END,
       attempts = CASE WHEN requeued = 1 THEN 0 ELSE attempts + 1 END,
-      next_attempt_at = CASE WHEN requeued = 1 THEN ? ELSE ? END,
+      next_attempt_at = CASE WHEN requeued = 1 THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END,
       manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
   WHERE id = ? AND locked_by = ? AND status = 'pending'`;
 

@@ -112,6 +112,12 @@ export interface Store {
   recordOutcomes(outcomes: readonly AttemptOutcome[]): Promise<void>;
   /** When the earliest pending delivery falls due (or a lease runs out); null when nothing is pending. */
   nextWakeAt(): Promise<number | null>;
+  /**
+   * Calls `listener` whenever another process commits due work (PostgreSQL: LISTEN/NOTIFY), so
+   * idle workers wake without polling; returns a function that stops it. A store with only one
+   * process (SQLite) has nothing to hear and never calls it.
+   */
+  onDue(listener: () => void): () => void;
 
   // ---- API plumbing
   getIdempotentResponse(scope: string, key: string): Promise<StoredResponse | null>;

@@ -31,6 +31,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
     ...makeSources(ctx),
+    // One process owns the file: its own API wakes its dispatcher directly.
+    onDue: () => () => {},
     close: async () => {
       // Let writes queued in this turn commit before the handle goes away.
       await ctx.commit(() => undefined);

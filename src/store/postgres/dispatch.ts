@@ -1,0 +1,156 @@
+import type { EndpointSecret } from '../../domain/model.js';
+import { FAIL_PENDING_DELIVERIES, INSERT_ATTEMPT, SETTLE_DELIVERY, STATUS_AFTER } from '../sql.js';
+import type { ClaimedDelivery, Store } from '../store.js';
+import type { PgContext } from './database.js';
+
+type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
+
+interface CandidateRow {
+  id: string;
+  endpoint_id: string;
+}
+
+interface ClaimedRow {
+  id: string;
+  app_id: string;
+  msg_id: string;
+  endpoint_id: string;
+  attempts: number;
+  manual: number;
+  payload: string;
+  content_type: string | null;
+  msg_headers: string | null;
+  e_id: string | null;
+  url: string | null;
+  secrets: string | null;
+  headers: string | null;
+  disabled: number | null;
+}
+
+/** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
+function mergeHeaders(passedThrough: string | null, endpointHeaders: string): Record<string, string> {
+  const merged: Record<string, string> = passedThrough === null ? {} : JSON.parse(passedThrough);
+  for (const [name, value] of Object.entries(JSON.parse(endpointHeaders) as Record<string, string>)) {
+    for (const existing of Object.keys(merged)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
+    }
+    merged[name] = value;
+  }
+  return merged;
+}
+
+export function makeDispatch({ rows, commit, transaction }: PgContext): DispatchStore {
+  return {
+    claimDue: (req) =>
+      transaction(async (tx) => {
+        const inFlight = new Map(req.inFlightByEndpoint);
+        const busy = [...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id);
+        // SKIP LOCKED: nodes claiming at once each take different rows instead of queueing on
+        // each other's row locks. Leased rows carry next_attempt_at = lease end, so they are
+        // outside the due range of the index until the lease runs out.
+        const candidates = await tx.rows<CandidateRow>(
+          `SELECT id, endpoint_id FROM deliveries
+           WHERE status = 'pending' AND next_attempt_at <= ? AND locked_until <= ? AND NOT (endpoint_id = ANY(?))
+           ORDER BY next_attempt_at
+           LIMIT ?
+           FOR UPDATE SKIP LOCKED`,
+          [req.now, req.now, busy, req.limit],
+        );
+        const chosen: string[] = [];
+        for (const c of candidates) {
+          const load = inFlight.get(c.endpoint_id) ?? 0;
+          if (load >= req.perEndpointLimit) continue; // stays due for a later claim
+          inFlight.set(c.endpoint_id, load + 1);
+          chosen.push(c.id);
+        }
+        if (chosen.length === 0) return [];
+        await tx.run(
+          'UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)',
+          [req.leaseUntil, req.leaseUntil, req.leaseId, chosen],
+        );
+        const claimedRows = await tx.rows<ClaimedRow>(
+          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
+                  m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled
+           FROM deliveries d
+           JOIN messages m ON m.id = d.msg_id
+           LEFT JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.id = ANY(?)
+           ORDER BY d.created_at`,
+          [chosen],
+        );
+        const claimed: ClaimedDelivery[] = [];
+        for (const row of claimedRows) {
+          // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt.
+          if (row.e_id === null || row.disabled === 1) {
+            await tx.run(
+              `UPDATE deliveries SET status = ?, next_attempt_at = NULL, locked_until = 0, locked_by = NULL,
+                 updated_at = ? WHERE id = ?`,
+              [row.e_id === null ? 'cancelled' : 'failed', req.now, row.id],
+            );
+            continue;
+          }
+          claimed.push({
+            deliveryId: row.id,
+            appId: row.app_id,
+            msgId: row.msg_id,
+            endpointId: row.endpoint_id,
+            attemptsMade: row.attempts,
+            trigger: row.manual === 1 ? 'manual' : 'scheduled',
+            url: row.url!,
+            payload: row.payload,
+            contentType: row.content_type ?? 'application/json',
+            headers: mergeHeaders(row.msg_headers, row.headers!),
+            secrets: (JSON.parse(row.secrets!) as EndpointSecret[])
+              .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
+              .map((s) => s.key),
+          });
+        }
+        return claimed;
+      }),
+
+    recordOutcomes: (outcomes) =>
+      commit(async (tx) => {
+        for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
+          const nextAt = next.kind === 'retry' ? next.at : null;
+          const settled = await tx.run(SETTLE_DELIVERY, [
+            STATUS_AFTER[next.kind],
+            a.createdAt,
+            nextAt,
+            a.createdAt,
+            deliveryId,
+            leaseId,
+          ]);
+          // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
+          // delivery is gone (the app was deleted) has nothing left to belong to.
+          if (settled === 0 && (await tx.rows('SELECT 1 FROM deliveries WHERE id = ?', [deliveryId])).length === 0) {
+            continue;
+          }
+          await tx.run(INSERT_ATTEMPT, [
+            a.id,
+            a.appId,
+            a.msgId,
+            a.endpointId,
+            a.url,
+            a.responseStatusCode,
+            a.response,
+            a.durationMs,
+            a.succeeded ? 1 : 0,
+            a.trigger === 'manual' ? 1 : 0,
+            a.createdAt,
+          ]);
+          if (settled && next.kind === 'failed_and_disable_endpoint') {
+            await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [a.createdAt, a.endpointId]);
+            await tx.run(FAIL_PENDING_DELIVERIES, [a.createdAt, a.endpointId, a.createdAt]);
+          }
+        }
+      }),
+
+    nextWakeAt: async () => {
+      // Includes leases: a lease's end is when its delivery may fall due again.
+      const [row] = await rows<{ at: number }>(
+        `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`,
+      );
+      return row?.at ?? null;
+    },
+  };
+}

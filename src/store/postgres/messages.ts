@@ -1,0 +1,217 @@
+import { newId } from '../../domain/ids.js';
+import type { Attempt, Message } from '../../domain/model.js';
+import { pageBy } from '../pagination.js';
+import {
+  type AttemptRow,
+  deliveryStatusText,
+  type EndpointRow,
+  type MessageRow,
+  toAttempt,
+  toEndpoint,
+  toMessage,
+} from '../rows.js';
+import { DELIVERY_STATUS_CONDITIONS, REQUEUE_DELIVERY, timeRangeSql } from '../sql.js';
+import type { AttemptFilter, DeliveryRow, EndpointMessageRow, MessageFilter, Store, TimeRange } from '../store.js';
+import type { PgContext, Tx } from './database.js';
+import { insertMessage, subscribedEndpointIds } from './publishing.js';
+
+type MessageStore = Pick<
+  Store,
+  | 'publish'
+  | 'getMessage'
+  | 'listMessages'
+  | 'resend'
+  | 'replayMessage'
+  | 'listDeliveriesOfMessage'
+  | 'listMessagesOfEndpoint'
+  | 'listAttempts'
+  | 'getAttempt'
+>;
+
+interface Conditions {
+  sql: string[];
+  params: unknown[];
+}
+
+function addTimeRange(c: Conditions, range: TimeRange, column: string): void {
+  const r = timeRangeSql(range, column);
+  c.sql.push(...r.sql);
+  c.params.push(...r.params);
+}
+
+/** A JSON-array text column contains a value. */
+const jsonArrayHas = (column: string) =>
+  `EXISTS (SELECT 1 FROM json_array_elements_text(${column}::json) AS v(value) WHERE v.value = ?)`;
+
+/** Filters on the message (event type, channel, tag) of a row whose message id is `msgIdColumn`. */
+function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgIdColumn: string): void {
+  const subject = msgIdColumn === 't.id' ? 't' : 'm';
+  const inner: string[] = [];
+  if (f.eventTypes?.length) {
+    inner.push(`${subject}.event_type = ANY(?)`);
+    c.params.push(f.eventTypes);
+  }
+  if (f.channel !== null) {
+    inner.push(jsonArrayHas(`${subject}.channels`));
+    c.params.push(f.channel);
+  }
+  if ('tag' in f && f.tag) {
+    inner.push(jsonArrayHas(`${subject}.tags`));
+    c.params.push(f.tag);
+  }
+  if (inner.length === 0) return;
+  c.sql.push(
+    subject === 't'
+      ? inner.join(' AND ')
+      : `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${msgIdColumn} AND ${inner.join(' AND ')})`,
+  );
+}
+
+export function makeMessages({ rows, commit }: PgContext): MessageStore {
+  const reads = { rows };
+  const messageById = async (q: Pick<Tx, 'rows'>, appId: string, id: string) => {
+    const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND id = ?', [appId, id]);
+    return row ? toMessage(row) : null;
+  };
+  const messageByEventId = async (q: Pick<Tx, 'rows'>, appId: string, eventId: string) => {
+    const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', [appId, eventId]);
+    return row ? toMessage(row) : null;
+  };
+  const requeue = async (tx: Tx, appId: string, msgId: string, endpointIds: string[], now: number) => {
+    for (const endpointId of endpointIds) {
+      await tx.run(REQUEUE_DELIVERY, [newId('dlv', now), appId, msgId, endpointId, now, now, now]);
+    }
+    if (endpointIds.length > 0) tx.notifyDue();
+  };
+
+  return {
+    publish: (appId, input, now) =>
+      commit(async (tx) => {
+        if (input.eventId !== null) {
+          const first = await messageByEventId(tx, appId, input.eventId);
+          if (first) return { message: first, created: false };
+        }
+        const message = await insertMessage(tx, appId, input, now);
+        if (message) return { message, created: true };
+        // Another node published the same eventId meanwhile: its message is the one.
+        return { message: (await messageByEventId(tx, appId, input.eventId!))!, created: false };
+      }),
+
+    getMessage: async (appId, idOrEventId) =>
+      (await messageById(reads, appId, idOrEventId)) ?? (await messageByEventId(reads, appId, idOrEventId)),
+
+    listMessages: (appId, filter, page) => {
+      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
+      addTimeRange(c, filter, 't.created_at');
+      addMessageFilters(c, filter, 't.id');
+      return pageBy<MessageRow, Message>(rows, {
+        select: 'SELECT * FROM messages t',
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.id',
+        page,
+        map: toMessage,
+        keyOf: (m) => m.id,
+      });
+    },
+
+    resend: (appId, msgId, endpointId, now) => commit((tx) => requeue(tx, appId, msgId, [endpointId], now)),
+
+    replayMessage: (appId, msgId, now) =>
+      commit(async (tx) => {
+        const message = await messageById(tx, appId, msgId);
+        if (!message) return 0;
+        const endpointIds = await subscribedEndpointIds(tx, appId, message.eventType, message.channels);
+        await requeue(tx, appId, msgId, endpointIds, now);
+        return endpointIds.length;
+      }),
+
+    listDeliveriesOfMessage: (appId, msgId, page) => {
+      const now = Date.now();
+      type Row = EndpointRow & { d_status: string; d_next: number | null; d_locked_until: number };
+      return pageBy<Row, DeliveryRow>(rows, {
+        select: `SELECT e.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
+                 FROM deliveries t JOIN endpoints e ON e.id = t.endpoint_id`,
+        where: 't.app_id = ? AND t.msg_id = ?',
+        params: [appId, msgId],
+        key: 't.endpoint_id',
+        page,
+        map: (row) => ({
+          endpoint: toEndpoint(row),
+          status: deliveryStatusText(row.d_status, row.d_locked_until, now),
+          nextAttemptAt: row.d_status === 'pending' ? row.d_next : null,
+        }),
+        keyOf: (d) => d.endpoint.id,
+      });
+    },
+
+    listMessagesOfEndpoint: (appId, endpointId, filter, page) => {
+      const now = Date.now();
+      const c: Conditions = { sql: ['t.app_id = ?', 't.endpoint_id = ?'], params: [appId, endpointId] };
+      if (filter.status !== null) {
+        const [sql, ...params] = DELIVERY_STATUS_CONDITIONS[filter.status](now);
+        c.sql.push(sql);
+        c.params.push(...params);
+      }
+      addTimeRange(c, filter, 'm.created_at');
+      addMessageFilters(c, filter, 't.msg_id');
+      type Row = MessageRow & { d_status: string; d_next: number | null; d_locked_until: number };
+      return pageBy<Row, EndpointMessageRow>(rows, {
+        select: `SELECT m.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
+                 FROM deliveries t JOIN messages m ON m.id = t.msg_id`,
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.msg_id',
+        page,
+        map: (row) => ({
+          message: toMessage(row),
+          status: deliveryStatusText(row.d_status, row.d_locked_until, now),
+          nextAttemptAt: row.d_status === 'pending' ? row.d_next : null,
+        }),
+        keyOf: (r) => r.message.id,
+      });
+    },
+
+    listAttempts: (appId, filter, page) => {
+      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
+      if (filter.endpointId !== undefined) {
+        c.sql.push('t.endpoint_id = ?');
+        c.params.push(filter.endpointId);
+      }
+      if (filter.msgId !== undefined) {
+        c.sql.push('t.msg_id = ?');
+        c.params.push(filter.msgId);
+      }
+      if (filter.status !== null) {
+        c.sql.push(filter.status === 0 ? 't.succeeded = 1' : filter.status === 2 ? 't.succeeded = 0' : '0 = 1');
+      }
+      if (filter.statusCodeClass !== null) {
+        if (filter.statusCodeClass === 0) c.sql.push('t.status_code = 0');
+        else {
+          c.sql.push('t.status_code >= ? AND t.status_code < ?');
+          c.params.push(filter.statusCodeClass, filter.statusCodeClass + 100);
+        }
+      }
+      addTimeRange(c, filter, 't.created_at');
+      addMessageFilters(c, filter, 't.msg_id');
+      return pageBy<AttemptRow, Attempt>(rows, {
+        select: 'SELECT * FROM attempts t',
+        where: c.sql.join(' AND '),
+        params: c.params,
+        key: 't.id',
+        page,
+        map: toAttempt,
+        keyOf: (a) => a.id,
+      });
+    },
+
+    getAttempt: async (appId, msgId, attemptId) => {
+      const [row] = await rows<AttemptRow>('SELECT * FROM attempts WHERE app_id = ? AND msg_id = ? AND id = ?', [
+        appId,
+        msgId,
+        attemptId,
+      ]);
+      return row ? toAttempt(row) : null;
+    },
+  };
+}

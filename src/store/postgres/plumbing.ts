@@ -1,0 +1,71 @@
+import type { Store } from '../store.js';
+import type { PgContext } from './database.js';
+
+type PlumbingStore = Pick<
+  Store,
+  | 'getIdempotentResponse'
+  | 'saveIdempotentResponse'
+  | 'getSetting'
+  | 'setSetting'
+  | 'saveAppToken'
+  | 'findAppToken'
+  | 'pruneExpired'
+>;
+
+/** Settings, idempotency records and app-scoped tokens. */
+export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
+  return {
+    getIdempotentResponse: async (scope, key) => {
+      const [row] = await rows<{ status_code: number; body: string }>(
+        'SELECT status_code, body FROM idempotency WHERE scope = ? AND key = ?',
+        [scope, key],
+      );
+      return row ? { statusCode: row.status_code, body: row.body } : null;
+    },
+    saveIdempotentResponse: (scope, key, response, now) =>
+      commit(async (tx) => {
+        await tx.run(
+          `INSERT INTO idempotency (scope, key, status_code, body, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          [scope, key, response.statusCode, response.body, now],
+        );
+      }),
+    getSetting: async (key) => (await rows<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value ?? null,
+    setSetting: (key, value) =>
+      commit(async (tx) => {
+        await tx.run(
+          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+          [key, value],
+        );
+      }),
+    saveAppToken: (hash, token, expiresAt) =>
+      commit(async (tx) => {
+        await tx.run('INSERT INTO app_tokens (hash, app_id, read_only, expires_at) VALUES (?, ?, ?, ?)', [
+          hash,
+          token.appId,
+          token.readOnly ? 1 : 0,
+          expiresAt,
+        ]);
+      }),
+    findAppToken: async (hash, now) => {
+      const [row] = await rows<{ app_id: string; read_only: number }>(
+        'SELECT app_id, read_only FROM app_tokens WHERE hash = ? AND expires_at > ?',
+        [hash, now],
+      );
+      return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
+    },
+    pruneExpired: (now, idempotencyBefore, batch) =>
+      commit(async (tx) => {
+        const idempotency = await tx.run(
+          `DELETE FROM idempotency WHERE (scope, key) IN
+             (SELECT scope, key FROM idempotency WHERE created_at < ? LIMIT ?)`,
+          [idempotencyBefore, batch],
+        );
+        const tokens = await tx.run(
+          'DELETE FROM app_tokens WHERE hash IN (SELECT hash FROM app_tokens WHERE expires_at <= ? LIMIT ?)',
+          [now, batch],
+        );
+        return idempotency + tokens;
+      }),
+  };
+}
