@@ -75,6 +75,16 @@ export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoin
 export const FAIL_PENDING_DELIVERIES = `UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ?
   WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?`;
 
+/** Retention, in bounded batches (parameters: cutoff, batch size). */
+export const PRUNE_ATTEMPTS = `DELETE FROM attempts WHERE id IN
+  (SELECT id FROM attempts WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
+export const PRUNE_INBOUND = `DELETE FROM inbound_requests WHERE id IN
+  (SELECT id FROM inbound_requests WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
+/** Old messages none of whose deliveries is still pending. */
+export const PRUNABLE_MESSAGES = `SELECT id FROM messages m WHERE created_at < ?
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.status = 'pending')
+  ORDER BY created_at LIMIT ?`;
+
 export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers,
     channels, tags, deliver_at, created_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

@@ -133,6 +133,12 @@ export interface Store {
    * `now`, at most `batch` rows of each per call; returns how many rows went.
    */
   pruneExpired(now: number, idempotencyBefore: number, batch: number): Promise<number>;
+  /**
+   * Retention: deletes up to `batch` attempts, up to `batch` messages (with their deliveries) and
+   * up to `batch` inbound request records created before `before`. A message that still has a
+   * pending delivery is kept whatever its age: retention never drops undelivered work.
+   */
+  pruneRetention(before: number, batch: number): Promise<RetentionResult>;
 
   close(): Promise<void>;
 }
@@ -286,6 +292,12 @@ export interface AttemptOutcome {
   deliveryId: string;
   attempt: Attempt;
   next: DeliveryNext;
+}
+
+export interface RetentionResult {
+  attempts: number;
+  messages: number;
+  inboundRequests: number;
 }
 
 export interface AppToken {

@@ -419,5 +419,49 @@ export function describeStoreConformance(
         await close();
       }
     });
+
+    it('deletes old attempts and finished messages in bounded batches, never undelivered work', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const old = Date.now() - 100 * 24 * 3600 * 1000;
+        const publish = () =>
+          store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, old);
+        const done = [await publish(), await publish(), await publish()];
+        const [waiting] = [await publish()];
+        // Deliver the first three; the fourth stays pending.
+        const claimed = await claim(store, 'w', Date.now(), { limit: 3 });
+        await store.recordOutcomes(
+          claimed.map((d) => ({
+            leaseId: 'w',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, old, 200),
+            next: { kind: 'succeeded' },
+          })),
+        );
+        const cutoff = Date.now() - 90 * 24 * 3600 * 1000;
+        expect(await store.pruneRetention(cutoff, 2)).toEqual({
+          attempts: 2,
+          messages: 2,
+          inboundRequests: 0,
+        });
+        expect(await store.pruneRetention(cutoff, 2)).toEqual({
+          attempts: 1,
+          messages: 1,
+          inboundRequests: 0,
+        });
+        expect(await store.pruneRetention(cutoff, 2)).toEqual({
+          attempts: 0,
+          messages: 0,
+          inboundRequests: 0,
+        });
+        for (const { message } of done) expect(await store.getMessage(app.id, message.id)).toBeNull();
+        expect(await store.getMessage(app.id, waiting!.message.id)).not.toBeNull();
+        expect(await claim(store, 'w2', Date.now())).toHaveLength(1);
+      } finally {
+        await close();
+      }
+    });
   });
 }

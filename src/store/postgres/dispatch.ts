@@ -39,6 +39,16 @@ function mergeHeaders(passedThrough: string | null, endpointHeaders: string): Re
   return merged;
 }
 
+/**
+ * Due deliveries in due order, walking the partial index `deliveries_due`. Parameters: now, now,
+ * endpoints at their concurrency cap, limit. Exported for the plan test.
+ */
+export const CLAIM_CANDIDATES = `SELECT id, endpoint_id FROM deliveries
+  WHERE status = 'pending' AND next_attempt_at <= ? AND locked_until <= ? AND NOT (endpoint_id = ANY(?))
+  ORDER BY next_attempt_at
+  LIMIT ?
+  FOR UPDATE SKIP LOCKED`;
+
 export function makeDispatch({ rows, commit, transaction }: PgContext): DispatchStore {
   return {
     claimDue: (req) =>
@@ -48,14 +58,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
         // SKIP LOCKED: nodes claiming at once each take different rows instead of queueing on
         // each other's row locks. Leased rows carry next_attempt_at = lease end, so they are
         // outside the due range of the index until the lease runs out.
-        const candidates = await tx.rows<CandidateRow>(
-          `SELECT id, endpoint_id FROM deliveries
-           WHERE status = 'pending' AND next_attempt_at <= ? AND locked_until <= ? AND NOT (endpoint_id = ANY(?))
-           ORDER BY next_attempt_at
-           LIMIT ?
-           FOR UPDATE SKIP LOCKED`,
-          [req.now, req.now, busy, req.limit],
-        );
+        const candidates = await tx.rows<CandidateRow>(CLAIM_CANDIDATES, [req.now, req.now, busy, req.limit]);
         const chosen: string[] = [];
         for (const c of candidates) {
           const load = inFlight.get(c.endpoint_id) ?? 0;
@@ -122,7 +125,10 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           ]);
           // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
           // delivery is gone (the app was deleted) has nothing left to belong to.
-          if (settled === 0 && (await tx.rows('SELECT 1 FROM deliveries WHERE id = ?', [deliveryId])).length === 0) {
+          if (
+            settled === 0 &&
+            (await tx.rows('SELECT 1 FROM deliveries WHERE id = ?', [deliveryId])).length === 0
+          ) {
             continue;
           }
           await tx.run(INSERT_ATTEMPT, [
@@ -139,7 +145,10 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             a.createdAt,
           ]);
           if (settled && next.kind === 'failed_and_disable_endpoint') {
-            await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [a.createdAt, a.endpointId]);
+            await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [
+              a.createdAt,
+              a.endpointId,
+            ]);
             await tx.run(FAIL_PENDING_DELIVERIES, [a.createdAt, a.endpointId, a.createdAt]);
           }
         }

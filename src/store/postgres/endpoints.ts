@@ -24,15 +24,18 @@ type EndpointStore = Pick<
 
 export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
   const byId = async (q: Pick<Tx, 'rows'>, appId: string, id: string) => {
-    const [row] = await q.rows<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND id = ?', [appId, id]);
+    const [row] = await q.rows<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND id = ?', [
+      appId,
+      id,
+    ]);
     return row ? toEndpoint(row) : null;
   };
   const mustGet = async (tx: Tx, appId: string, id: string): Promise<Endpoint> => {
     // Row lock: concurrent rotations of one endpoint must not both read the old secret list.
-    const [row] = await tx.rows<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND id = ? FOR UPDATE', [
-      appId,
-      id,
-    ]);
+    const [row] = await tx.rows<EndpointRow>(
+      'SELECT * FROM endpoints WHERE app_id = ? AND id = ? FOR UPDATE',
+      [appId, id],
+    );
     if (!row) throw new ApiError('endpoint_not_found');
     return toEndpoint(row);
   };

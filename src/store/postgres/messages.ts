@@ -11,7 +11,14 @@ import {
   toMessage,
 } from '../rows.js';
 import { DELIVERY_STATUS_CONDITIONS, REQUEUE_DELIVERY, timeRangeSql } from '../sql.js';
-import type { AttemptFilter, DeliveryRow, EndpointMessageRow, MessageFilter, Store, TimeRange } from '../store.js';
+import type {
+  AttemptFilter,
+  DeliveryRow,
+  EndpointMessageRow,
+  MessageFilter,
+  Store,
+  TimeRange,
+} from '../store.js';
 import type { PgContext, Tx } from './database.js';
 import { insertMessage, subscribedEndpointIds } from './publishing.js';
 
@@ -74,7 +81,10 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
     return row ? toMessage(row) : null;
   };
   const messageByEventId = async (q: Pick<Tx, 'rows'>, appId: string, eventId: string) => {
-    const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', [appId, eventId]);
+    const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', [
+      appId,
+      eventId,
+    ]);
     return row ? toMessage(row) : null;
   };
   const requeue = async (tx: Tx, appId: string, msgId: string, endpointIds: string[], now: number) => {
@@ -183,7 +193,9 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
         c.params.push(filter.msgId);
       }
       if (filter.status !== null) {
-        c.sql.push(filter.status === 0 ? 't.succeeded = 1' : filter.status === 2 ? 't.succeeded = 0' : '0 = 1');
+        c.sql.push(
+          filter.status === 0 ? 't.succeeded = 1' : filter.status === 2 ? 't.succeeded = 0' : '0 = 1',
+        );
       }
       if (filter.statusCodeClass !== null) {
         if (filter.statusCodeClass === 0) c.sql.push('t.status_code = 0');
@@ -206,11 +218,10 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
     },
 
     getAttempt: async (appId, msgId, attemptId) => {
-      const [row] = await rows<AttemptRow>('SELECT * FROM attempts WHERE app_id = ? AND msg_id = ? AND id = ?', [
-        appId,
-        msgId,
-        attemptId,
-      ]);
+      const [row] = await rows<AttemptRow>(
+        'SELECT * FROM attempts WHERE app_id = ? AND msg_id = ? AND id = ?',
+        [appId, msgId, attemptId],
+      );
       return row ? toAttempt(row) : null;
     },
   };

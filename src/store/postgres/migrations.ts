@@ -139,6 +139,7 @@ export const MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL
   );
   CREATE INDEX inbound_by_source ON inbound_requests (source_id, id);
+  CREATE INDEX inbound_by_created_at ON inbound_requests (created_at);
   CREATE INDEX inbound_by_dedupe_key ON inbound_requests (source_id, dedupe_key, created_at)
     WHERE status = 'accepted' AND dedupe_key IS NOT NULL;
 

@@ -1,3 +1,4 @@
+import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
 import type { PgContext } from './database.js';
 
@@ -10,6 +11,7 @@ type PlumbingStore = Pick<
   | 'saveAppToken'
   | 'findAppToken'
   | 'pruneExpired'
+  | 'pruneRetention'
 >;
 
 /** Settings, idempotency records and app-scoped tokens. */
@@ -30,7 +32,8 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
           [scope, key, response.statusCode, response.body, now],
         );
       }),
-    getSetting: async (key) => (await rows<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value ?? null,
+    getSetting: async (key) =>
+      (await rows<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]))[0]?.value ?? null,
     setSetting: (key, value) =>
       commit(async (tx) => {
         await tx.run(
@@ -66,6 +69,17 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
           [now, batch],
         );
         return idempotency + tokens;
+      }),
+    pruneRetention: (before, batch) =>
+      commit(async (tx) => {
+        const attempts = await tx.run(PRUNE_ATTEMPTS, [before, batch]);
+        const inboundRequests = await tx.run(PRUNE_INBOUND, [before, batch]);
+        const ids = (await tx.rows<{ id: string }>(PRUNABLE_MESSAGES, [before, batch])).map((r) => r.id);
+        if (ids.length > 0) {
+          await tx.run('DELETE FROM deliveries WHERE msg_id = ANY(?)', [ids]);
+          await tx.run('DELETE FROM messages WHERE id = ANY(?)', [ids]);
+        }
+        return { attempts, messages: ids.length, inboundRequests };
       }),
   };
 }

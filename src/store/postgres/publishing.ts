@@ -37,7 +37,12 @@ export async function subscribedEndpointIds(
  * Inserts a message and one due delivery per subscribed endpoint, inside the caller's commit.
  * Returns null when another transaction stored the same `eventId` first (nodes racing).
  */
-export async function insertMessage(tx: Tx, appId: string, input: PublishInput, now: number): Promise<Message | null> {
+export async function insertMessage(
+  tx: Tx,
+  appId: string,
+  input: PublishInput,
+  now: number,
+): Promise<Message | null> {
   const message: Message = {
     id: newId('msg', now),
     appId,
@@ -52,19 +57,22 @@ export async function insertMessage(tx: Tx, appId: string, input: PublishInput, 
     createdAt: now,
   };
   // ON CONFLICT waits for a racing insert of the same eventId to commit, then does nothing.
-  const inserted = await tx.run(`${INSERT_MESSAGE} ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING`, [
-    message.id,
-    appId,
-    message.eventType,
-    message.eventId,
-    message.payload,
-    message.contentType,
-    jsonOrNull(message.headers),
-    jsonOrNull(message.channels),
-    jsonOrNull(message.tags),
-    message.deliverAt,
-    now,
-  ]);
+  const inserted = await tx.run(
+    `${INSERT_MESSAGE} ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING`,
+    [
+      message.id,
+      appId,
+      message.eventType,
+      message.eventId,
+      message.payload,
+      message.contentType,
+      jsonOrNull(message.headers),
+      jsonOrNull(message.channels),
+      jsonOrNull(message.tags),
+      message.deliverAt,
+      now,
+    ],
+  );
   if (inserted === 0) return null;
   const dueAt = Math.max(message.deliverAt ?? now, now);
   const endpointIds = await subscribedEndpointIds(tx, appId, message.eventType, message.channels);

@@ -89,15 +89,18 @@ export function makeSources({ rows, commit }: PgContext): SourceStore {
       commit(async (tx) => {
         await mustGet(tx, id);
         await conflictOnUnique(() =>
-          tx.run('UPDATE sources SET uid = ?, name = ?, type = ?, config = ?, metadata = ?, updated_at = ? WHERE id = ?', [
-            input.uid,
-            input.name,
-            input.type,
-            JSON.stringify(input.config),
-            JSON.stringify(input.metadata),
-            Date.now(),
-            id,
-          ]),
+          tx.run(
+            'UPDATE sources SET uid = ?, name = ?, type = ?, config = ?, metadata = ?, updated_at = ? WHERE id = ?',
+            [
+              input.uid,
+              input.name,
+              input.type,
+              JSON.stringify(input.config),
+              JSON.stringify(input.metadata),
+              Date.now(),
+              id,
+            ],
+          ),
         );
         return (await byId(tx, id))!;
       }),
@@ -133,7 +136,9 @@ export function makeSources({ rows, commit }: PgContext): SourceStore {
           if (request.dedupeKey !== null) {
             // Serialise requests carrying the same delivery id, so two nodes receiving a provider's
             // retry at once cannot both accept it.
-            await tx.rows('SELECT pg_advisory_xact_lock(hashtext(?))', [`${source.id}\n${request.dedupeKey}`]);
+            await tx.rows('SELECT pg_advisory_xact_lock(hashtext(?))', [
+              `${source.id}\n${request.dedupeKey}`,
+            ]);
           }
           const [first] =
             request.dedupeKey === null
@@ -189,7 +194,10 @@ export function makeSources({ rows, commit }: PgContext): SourceStore {
       }),
 
     getInbound: async (sourceId, id) => {
-      const [row] = await rows<InboundRow>('SELECT * FROM inbound_requests WHERE source_id = ? AND id = ?', [sourceId, id]);
+      const [row] = await rows<InboundRow>('SELECT * FROM inbound_requests WHERE source_id = ? AND id = ?', [
+        sourceId,
+        id,
+      ]);
       return row ? toInbound(row) : null;
     },
   };

@@ -61,6 +61,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX messages_by_app ON messages (app_id, id);
   CREATE UNIQUE INDEX messages_by_event_id ON messages (app_id, event_id) WHERE event_id IS NOT NULL;
+  CREATE INDEX messages_by_created_at ON messages (created_at);
 
   -- status: pending | succeeded | failed | cancelled. A pending row with locked_until in the
   -- future is leased ("sending"); locked_by names the lease.
@@ -104,6 +105,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX attempts_by_endpoint ON attempts (endpoint_id, id);
   CREATE INDEX attempts_by_msg ON attempts (msg_id, id);
   CREATE INDEX attempts_by_app ON attempts (app_id, id);
+  CREATE INDEX attempts_by_created_at ON attempts (created_at);
 
   CREATE TABLE idempotency (
     scope TEXT NOT NULL,
@@ -142,6 +144,7 @@ export const MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   CREATE INDEX inbound_by_source ON inbound_requests (source_id, id);
+  CREATE INDEX inbound_by_created_at ON inbound_requests (created_at);
   CREATE INDEX inbound_by_dedupe_key ON inbound_requests (source_id, dedupe_key, created_at)
     WHERE status = 'accepted' AND dedupe_key IS NOT NULL;
 

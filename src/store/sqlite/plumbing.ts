@@ -1,3 +1,4 @@
+import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 
@@ -10,6 +11,7 @@ type PlumbingStore = Pick<
   | 'saveAppToken'
   | 'findAppToken'
   | 'pruneExpired'
+  | 'pruneRetention'
 >;
 
 /** Settings, idempotency records and app-scoped tokens: what the API needs besides the domain. */
@@ -61,6 +63,19 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
           'DELETE FROM app_tokens WHERE rowid IN (SELECT rowid FROM app_tokens WHERE expires_at <= ? LIMIT ?)',
         ).run(now, batch).changes;
         return idempotency + tokens;
+      }),
+    pruneRetention: (before, batch) =>
+      commit(() => {
+        const attempts = prepare(PRUNE_ATTEMPTS).run(before, batch).changes;
+        const inboundRequests = prepare(PRUNE_INBOUND).run(before, batch).changes;
+        const ids = prepare(PRUNABLE_MESSAGES).pluck().all(before, batch) as string[];
+        const dropDeliveries = prepare('DELETE FROM deliveries WHERE msg_id = ?');
+        const dropMessage = prepare('DELETE FROM messages WHERE id = ?');
+        for (const id of ids) {
+          dropDeliveries.run(id);
+          dropMessage.run(id);
+        }
+        return { attempts, messages: ids.length, inboundRequests };
       }),
   };
 }

@@ -1,0 +1,57 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { numbered } from '../../src/store/postgres/database.js';
+import { CLAIM_CANDIDATES } from '../../src/store/postgres/dispatch.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
+import type { Store } from '../../src/store/store.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+
+/** The hot queries stay index scans on a table of a million deliveries. */
+describe('PostgreSQL query plans at a million deliveries', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let store: Store;
+  let client: pg.Client;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await openPostgresStore({ connectionString: db.url, poolSize: 2 });
+    client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    // 1,000,000 deliveries over 1,000 endpoints: 900k finished, 100k pending (half of them due).
+    await client.query(
+      `
+      INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+      SELECT 'dlv_' || lpad(i::text, 12, '0'), 'app_x', 'msg_' || i, 'ep_' || (i % 1000),
+             CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'succeeded' END,
+             CASE WHEN i % 10 = 0 THEN $1::bigint + (i % 20 - 10) * 60000 ELSE NULL END,
+             $1::bigint, $1::bigint
+      FROM generate_series(1, 1000000) AS i`,
+      [now],
+    );
+    await client.query('ANALYZE deliveries');
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.end();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('claims due deliveries through the deliveries_due index, never a sequential scan', async () => {
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${numbered(CLAIM_CANDIDATES)}`, [
+      now,
+      now,
+      ['ep_1', 'ep_2'],
+      200,
+    ]);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Index (Only )?Scan using deliveries_due on deliveries/);
+    expect(plan).not.toMatch(/Seq Scan on deliveries/);
+  });
+
+  it('claims a batch from that table', async () => {
+    const claimed = await client.query(numbered(CLAIM_CANDIDATES), [now, now, [], 200]);
+    expect(claimed.rowCount).toBe(200);
+  });
+});
