@@ -1,4 +1,5 @@
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '../domain/retry.js';
+import { parseSecretKey } from '../domain/secret-box.js';
 import { type Cidr, parseCidrList } from '../domain/ssrf.js';
 
 /** Everything `hookgate serve` can be told; each flag also reads an environment variable. */
@@ -25,7 +26,19 @@ export interface HookgateConfig {
   logLevel: string;
   /** HOOKGATE_PUBLIC_URL: the base URL providers reach Hookgate at, for ingest URLs; default: the request's Host. */
   publicUrl: string | null;
+  /** DATABASE_URL: a postgres:// URL selects the PostgreSQL store (many nodes); default: SQLite. */
+  databaseUrl: string | null;
+  /** HOOKGATE_ROLE: `all` (default) serves the API and delivers; `api` only serves; `worker` only delivers. */
+  role: Role;
+  /** HOOKGATE_PG_POOL_SIZE: PostgreSQL connections per node, default 10. */
+  pgPoolSize: number;
+  /** HOOKGATE_RETENTION_DAYS: messages, attempts and inbound records older than this are deleted; 0 keeps all. Default 90. */
+  retentionDays: number;
+  /** HOOKGATE_SECRET_KEY: base64 of 32 bytes; when set, signing and provider secrets are encrypted at rest. */
+  secretKey: Buffer | null;
 }
+
+export type Role = 'all' | 'api' | 'worker';
 
 export const DEFAULTS = {
   port: '8071',
@@ -38,10 +51,17 @@ export const DEFAULTS = {
   maxPayloadBytes: String(1024 * 1024),
   logLevel: 'info',
   publicUrl: '',
+  databaseUrl: '',
+  role: 'all',
+  pgPoolSize: '10',
+  retentionDays: '90',
+  secretKey: '',
 } as const;
 
-/** Raw text values, as flags or environment variables give them. */
-export type RawConfig = { [K in keyof typeof DEFAULTS]: string } & { adminToken?: string | undefined };
+/** Raw text values, as flags or environment variables give them; missing ones take the defaults. */
+export type RawConfig = { [K in keyof typeof DEFAULTS]?: string | undefined } & {
+  adminToken?: string | undefined;
+};
 
 function positiveNumber(name: string, text: string, { integer = false } = {}): number {
   const n = Number(text);
@@ -51,7 +71,13 @@ function positiveNumber(name: string, text: string, { integer = false } = {}): n
   return n;
 }
 
-export function parseConfig(raw: RawConfig): HookgateConfig {
+export function parseConfig(given: RawConfig): HookgateConfig {
+  const raw = { ...DEFAULTS } as { [K in keyof typeof DEFAULTS]: string } & {
+    adminToken?: string | undefined;
+  };
+  for (const [key, value] of Object.entries(given)) {
+    if (value !== undefined) (raw as Record<string, string>)[key] = value;
+  }
   const port = Number(raw.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`port must be 0–65535, got "${raw.port}"`);
@@ -71,6 +97,11 @@ export function parseConfig(raw: RawConfig): HookgateConfig {
     maxPayloadBytes: positiveNumber('HOOKGATE_MAX_PAYLOAD_BYTES', raw.maxPayloadBytes, { integer: true }),
     logLevel: raw.logLevel,
     publicUrl: parsePublicUrl(raw.publicUrl),
+    databaseUrl: parseDatabaseUrl(raw.databaseUrl),
+    role: parseRole(raw.role, raw.databaseUrl),
+    pgPoolSize: positiveNumber('HOOKGATE_PG_POOL_SIZE', raw.pgPoolSize, { integer: true }),
+    retentionDays: nonNegativeNumber('HOOKGATE_RETENTION_DAYS', raw.retentionDays),
+    secretKey: raw.secretKey === '' ? null : parseSecretKey(raw.secretKey),
   };
 }
 
@@ -86,4 +117,27 @@ function parsePublicUrl(text: string): string | null {
     throw new Error(`HOOKGATE_PUBLIC_URL must be an absolute http(s) URL, got "${text}"`);
   }
   return url.href.replace(/\/$/, '');
+}
+
+function nonNegativeNumber(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new Error(`${name} must be 0 or more, got "${text}"`);
+  return n;
+}
+
+function parseDatabaseUrl(text: string): string | null {
+  if (text === '') return null;
+  if (!/^postgres(ql)?:\/\//.test(text)) throw new Error('DATABASE_URL must be a postgres:// URL');
+  return text;
+}
+
+function parseRole(text: string, databaseUrl: string): Role {
+  if (text !== 'all' && text !== 'api' && text !== 'worker') {
+    throw new Error(`HOOKGATE_ROLE must be all, api or worker, got "${text}"`);
+  }
+  // A SQLite file belongs to one process: splitting roles needs the shared PostgreSQL store.
+  if (text !== 'all' && databaseUrl === '')
+    throw new Error(`HOOKGATE_ROLE=${text} needs DATABASE_URL (PostgreSQL)`);
+  return text;
 }

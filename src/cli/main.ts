@@ -73,6 +73,44 @@ program
       DEFAULTS.publicUrl,
     ),
   )
+  .addOption(
+    flag(
+      '--database-url <url>',
+      'postgres:// URL: use PostgreSQL, shared by any number of nodes (default: SQLite)',
+      'DATABASE_URL',
+      DEFAULTS.databaseUrl,
+    ),
+  )
+  .addOption(
+    flag(
+      '--role <role>',
+      'all, api (serve only) or worker (deliver only; PostgreSQL)',
+      'HOOKGATE_ROLE',
+      DEFAULTS.role,
+    ),
+  )
+  .addOption(
+    flag(
+      '--pg-pool-size <n>',
+      'PostgreSQL connections per node',
+      'HOOKGATE_PG_POOL_SIZE',
+      DEFAULTS.pgPoolSize,
+    ),
+  )
+  .addOption(
+    flag(
+      '--retention-days <days>',
+      'delete messages, attempts and inbound records older than this (0: keep all)',
+      'HOOKGATE_RETENTION_DAYS',
+      DEFAULTS.retentionDays,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--secret-key <base64>',
+      'encrypts signing and provider secrets at rest (32 bytes, base64)',
+    ).env('HOOKGATE_SECRET_KEY'),
+  )
   .action(async (opts) => {
     const config = parseConfig({
       port: opts.port,
@@ -86,10 +124,22 @@ program
       maxPayloadBytes: opts.maxPayloadBytes,
       logLevel: opts.logLevel,
       publicUrl: opts.publicUrl,
+      databaseUrl: opts.databaseUrl,
+      role: opts.role,
+      pgPoolSize: opts.pgPoolSize,
+      retentionDays: opts.retentionDays,
+      secretKey: opts.secretKey,
     });
     const hookgate = await startHookgate(config);
-    const lines = [`Hookgate listening on ${hookgate.url} (SQLite: ${config.dbPath})`];
-    if (hookgate.generatedAdminToken) {
+    const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite: ${config.dbPath}`;
+    const lines = [
+      hookgate.url
+        ? `Hookgate listening on ${hookgate.url} (${storage}, role ${config.role})`
+        : `Hookgate worker delivering (${storage})`,
+    ];
+    if (!hookgate.url) {
+      // A worker serves no API: nothing to say about tokens.
+    } else if (hookgate.generatedAdminToken) {
       lines.push(`Admin token (shown once, only its hash is stored): ${hookgate.generatedAdminToken}`);
     } else if (!config.adminToken) {
       lines.push('Admin token: the one printed on first start (or set HOOKGATE_ADMIN_TOKEN).');
@@ -99,11 +149,11 @@ program
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      hookgate.api.log.info({ signal }, 'shutting down');
+      hookgate.log.info({ signal }, 'shutting down');
       hookgate.stop().then(
         () => process.exit(0),
         (err) => {
-          hookgate.api.log.error({ err }, 'shutdown failed');
+          hookgate.log.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );

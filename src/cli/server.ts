@@ -1,19 +1,28 @@
+import pino from 'pino';
 import { type Dispatcher, startDispatcher } from '../delivery/dispatcher.js';
+import { operationalEventHook } from '../delivery/operational-events.js';
 import { makeSender, type Sender } from '../delivery/sender.js';
+import { makeSecretBox, PLAINTEXT_BOX } from '../domain/secret-box.js';
 import { buildApi } from '../http/app.js';
 import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
 import type { Api } from '../http/types.js';
+import { openPostgresStore } from '../store/postgres/index.js';
+import { withSealedSecrets } from '../store/sealed.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
 import type { HookgateConfig } from './config.js';
 
 export interface RunningHookgate {
-  url: string;
+  /** Where the API listens; null on a worker-only node. */
+  url: string | null;
   /** Set only when this start generated the admin token: it is shown once and never stored. */
   generatedAdminToken: string | null;
   store: Store;
-  api: Api;
-  dispatcher: Dispatcher;
+  /** The API; null on a worker-only node. */
+  api: Api | null;
+  /** The delivery loop; null on an API-only node. */
+  dispatcher: Dispatcher | null;
+  log: pino.Logger;
   /** Stops accepting requests, lets in-flight attempts finish (up to `deadlineMs`), closes the store. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -37,59 +46,97 @@ async function adminTokenHash(store: Store, configured: string | null) {
   return { hash: hashToken(token), generated: token };
 }
 
-/** The composition root: store, API and dispatcher wired together and listening. */
+async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Store> {
+  const store = config.databaseUrl
+    ? await openPostgresStore({
+        connectionString: config.databaseUrl,
+        poolSize: config.pgPoolSize,
+        onError: (err) => log.warn({ err }, 'PostgreSQL LISTEN connection lost; reconnecting'),
+      })
+    : openSqliteStore({ path: config.dbPath, synchronous: config.synchronous });
+  // Without a key secrets stay plaintext, and a sealed one found in storage is an error, not garbage.
+  return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
+}
+
+/**
+ * The composition root: the store, then (by role) the API listening and the dispatcher
+ * delivering. Every node of a PostgreSQL deployment runs this with the same database.
+ */
 export async function startHookgate(config: HookgateConfig): Promise<RunningHookgate> {
-  const store = openSqliteStore({ path: config.dbPath, synchronous: config.synchronous });
+  const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const store = await openStore(config, log);
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   const sender: Sender = makeSender({ allowNetworks: config.allowNetworks, timeoutMs });
   let dispatcher: Dispatcher | null = null;
-  let api: Api;
-  let admin: Awaited<ReturnType<typeof adminTokenHash>>;
-  let address: string;
+  let api: Api | null = null;
+  let url: string | null = null;
+  let generatedAdminToken: string | null = null;
   try {
-    admin = await adminTokenHash(store, config.adminToken);
-    api = await buildApi({
-      store,
-      adminTokenHash: admin.hash,
-      maxPayloadBytes: config.maxPayloadBytes,
-      allowNetworks: config.allowNetworks,
-      appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
-      publicUrl: config.publicUrl,
-      wakeDispatcher: () => dispatcher?.wake(),
-      logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
-    });
-    address = await api.listen({ port: config.port, host: config.host });
-    if (admin.generated) await store.setSetting(ADMIN_TOKEN_HASH_SETTING, admin.hash);
+    if (config.role !== 'worker') {
+      const admin = await adminTokenHash(store, config.adminToken);
+      api = await buildApi({
+        store,
+        adminTokenHash: admin.hash,
+        maxPayloadBytes: config.maxPayloadBytes,
+        allowNetworks: config.allowNetworks,
+        appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
+        publicUrl: config.publicUrl,
+        wakeDispatcher: () => dispatcher?.wake(),
+        loggerInstance: log,
+      });
+      url = await api.listen({ port: config.port, host: config.host });
+      if (admin.generated) {
+        await store.setSetting(ADMIN_TOKEN_HASH_SETTING, admin.hash);
+        generatedAdminToken = admin.generated;
+      }
+    }
   } catch (error) {
+    await api?.close();
     await sender.close();
     await store.close();
     throw error;
   }
-  const log = api.log;
-  const running = startDispatcher({
-    store,
-    sender,
-    retrySchedule: config.retrySchedule,
-    requestTimeoutMs: timeoutMs,
-    onError: (err) => log.error({ err }, 'dispatcher error'),
-  });
-  dispatcher = running;
+  let stopListening = () => {};
+  if (config.role !== 'api') {
+    dispatcher = startDispatcher({
+      store,
+      sender,
+      retrySchedule: config.retrySchedule,
+      requestTimeoutMs: timeoutMs,
+      onError: (err) => log.error({ err }, 'dispatcher error'),
+      onAttempt: operationalEventHook({
+        store,
+        wake: () => dispatcher?.wake(),
+        onError: (err) => log.warn({ err }, 'operational event not published'),
+      }),
+    });
+    // Work committed by other nodes (PostgreSQL NOTIFY) wakes this one's dispatcher at once.
+    const running = dispatcher;
+    stopListening = store.onDue(() => running.wake());
+  }
   const housekeeping = setInterval(() => {
     const now = Date.now();
     store
       .pruneExpired(now, now - IDEMPOTENCY_TTL_MS, HOUSEKEEPING_BATCH)
+      .then(() =>
+        config.retentionDays > 0
+          ? store.pruneRetention(now - config.retentionDays * 24 * 3600 * 1000, HOUSEKEEPING_BATCH)
+          : undefined,
+      )
       .catch((err) => log.warn({ err }, 'housekeeping failed'));
   }, HOUSEKEEPING_INTERVAL_MS).unref();
   return {
-    url: address,
-    generatedAdminToken: admin.generated,
+    url,
+    generatedAdminToken,
     store,
     api,
-    dispatcher: running,
+    dispatcher,
+    log,
     async stop(deadlineMs = 10_000) {
       clearInterval(housekeeping);
-      await api.close();
-      await running.stop(deadlineMs);
+      stopListening();
+      await api?.close();
+      await dispatcher?.stop(deadlineMs);
       await sender.close();
       await store.close();
     },

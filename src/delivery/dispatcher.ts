@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Attempt } from '../domain/model.js';
-import { isSuccessStatus, nextAfterAttempt, parseRetryAfter } from '../domain/retry.js';
+import {
+  type DeliveryControl,
+  type DeliveryNext,
+  isSuccessStatus,
+  nextAfterAttempt,
+  parseDeliveryControl,
+  parseRetryAfter,
+} from '../domain/retry.js';
 import { parseSecret, signatureHeader } from '../domain/signing.js';
 import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
 import type { Sender } from './sender.js';
@@ -24,8 +31,26 @@ export interface DispatcherOptions {
   idlePollMs?: number;
   /** Called with errors of the loop itself (never with receiver failures, which are attempts). */
   onError?: (error: Error) => void;
+  /**
+   * Called for each attempt once its outcome is recorded (operational events). It must return at
+   * once: delivery never awaits it, except `stop`, which waits for returned promises within its
+   * deadline. A throw or a rejection goes to `onError`. Default: none.
+   */
+  onAttempt?: (recorded: AttemptRecorded) => Promise<void> | undefined;
   workerId?: string;
 }
+
+/** An attempt whose outcome has been recorded, as `onAttempt` sees it. */
+export interface AttemptRecorded {
+  attempt: Attempt;
+  /** 1-based number of the attempt in its delivery's current retry cycle. */
+  attemptNumber: number;
+  next: DeliveryNext;
+  /** The receiver's `webhook-delivery` instruction, if it gave one. */
+  control: DeliveryControl | null;
+}
+
+type QueuedOutcome = AttemptOutcome & Pick<AttemptRecorded, 'attemptNumber' | 'control'>;
 
 export interface Dispatcher {
   /** New work may be due now (called after a publish commits). */
@@ -65,10 +90,12 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const idlePollMs = options.idlePollMs ?? 1000;
   const leaseMs = options.requestTimeoutMs + (options.leaseMarginMs ?? 5000);
   const onError = options.onError ?? (() => {});
+  const onAttempt = options.onAttempt;
 
   const inFlightByEndpoint = new Map<string, number>();
   const running = new Set<Promise<void>>();
-  let outcomes: AttemptOutcome[] = [];
+  let outcomes: QueuedOutcome[] = [];
+  const hooks = new Set<Promise<void>>();
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
   let claims = 0;
@@ -122,17 +149,18 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       createdAt: startedAt,
     };
     const now = Date.now();
+    const attemptNumber = d.attemptsMade + 1;
+    const control = parseDeliveryControl(result.deliveryControl);
     const next = nextAfterAttempt(
       options.retrySchedule,
-      d.attemptsMade + 1,
-      result.statusCode,
-      parseRetryAfter(result.retryAfter, now),
+      attemptNumber,
+      { statusCode: result.statusCode, retryAfterSeconds: parseRetryAfter(result.retryAfter, now), control },
       now,
     );
-    queueOutcome({ leaseId, deliveryId: d.deliveryId, attempt: attemptRecord, next });
+    queueOutcome({ leaseId, deliveryId: d.deliveryId, attempt: attemptRecord, next, attemptNumber, control });
   }
 
-  function queueOutcome(outcome: AttemptOutcome): void {
+  function queueOutcome(outcome: QueuedOutcome): void {
     // Past the shutdown deadline nothing more is written: the lease brings the delivery back.
     if (closed) return;
     if (outcomes.length === 0)
@@ -145,9 +173,32 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     outcomes = [];
     if (batch.length === 0) return;
     try {
-      await store.recordOutcomes(batch);
+      await store.recordOutcomes(batch.map(({ attemptNumber: _, control: __, ...outcome }) => outcome));
     } catch (e) {
       // The leases stay: these deliveries are attempted again once they run out. Never lost.
+      onError(coerceError(e));
+      return;
+    }
+    // A retry due sooner than the loop's current sleep must not wait for it.
+    if (batch.some((o) => o.next.kind === 'retry')) wake();
+    if (onAttempt) for (const outcome of batch) notify(onAttempt, outcome);
+  }
+
+  /** Hands a recorded attempt to the hook; whatever it does, delivery goes on. */
+  function notify(hook: NonNullable<DispatcherOptions['onAttempt']>, o: QueuedOutcome): void {
+    try {
+      const pending = hook({
+        attempt: o.attempt,
+        attemptNumber: o.attemptNumber,
+        next: o.next,
+        control: o.control,
+      });
+      if (!pending) return;
+      const tracked: Promise<void> = pending
+        .catch((e: unknown) => onError(coerceError(e)))
+        .finally(() => hooks.delete(tracked));
+      hooks.add(tracked);
+    } catch (e) {
       onError(coerceError(e));
     }
   }
@@ -205,22 +256,31 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     wake,
     async stop(deadlineMs = 10_000) {
+      const deadline = Date.now() + deadlineMs;
       stopped = true;
       wake();
       await looping;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...running]),
-        new Promise((r) => {
-          timer = setTimeout(r, deadlineMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settleWithin([...running], deadline);
       // From here on a finishing attempt writes nothing (its lease brings it back); what is
       // already queued is written now.
       closed = true;
       await flushing;
       await flush();
+      // Hooks get what is left of the deadline; one still running after it is abandoned.
+      await settleWithin([...hooks], deadline);
     },
   };
+}
+
+/** Waits until every promise settles or the deadline (epoch ms) passes, whichever comes first. */
+async function settleWithin(promises: Promise<unknown>[], deadline: number): Promise<void> {
+  if (promises.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise((r) => {
+      timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+    }),
+  ]);
+  clearTimeout(timer);
 }

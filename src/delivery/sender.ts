@@ -81,7 +81,8 @@ export function makeSender(options: SenderOptions): Sender {
         response,
         durationMs: elapsed(),
         retryAfter: firstHeader(res.headers['retry-after']),
-        deliveryControl: firstHeader(res.headers['webhook-delivery']),
+        // Repeated header lines are one comma-separated list (RFC 9110 §5.3).
+        deliveryControl: joinedHeader(res.headers['webhook-delivery']),
       };
     } catch (error) {
       return {
@@ -99,6 +100,10 @@ export function makeSender(options: SenderOptions): Sender {
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+function joinedHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Reads at most `limit` bytes of a body and drops the rest without buffering it. */

@@ -117,7 +117,8 @@ export function nextAfterAttempt(
   random: () => number = Math.random,
 ): DeliveryNext {
   if (isSuccessStatus(answer.statusCode)) return { kind: 'succeeded' };
-  if (answer.statusCode === 410 || answer.control === 'disable') return { kind: 'failed_and_disable_endpoint' };
+  if (answer.statusCode === 410 || answer.control === 'disable')
+    return { kind: 'failed_and_disable_endpoint' };
   if (answer.control === 'abort-message') return { kind: 'failed' };
   const decision = nextRetry(schedule, attemptsMade, answer.retryAfterSeconds, random);
   return decision.kind === 'retry' ? { kind: 'retry', at: nowMs + decision.delayMs } : { kind: 'failed' };

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -17,6 +17,7 @@ import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
 import { ingestLogRoutes } from './routes/ingest-log.js';
 import { ingestSourceRoutes } from './routes/ingest-sources.js';
 import { messageRoutes } from './routes/messages.js';
+import { OPERATIONAL_PATH_PREFIX, operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
@@ -24,7 +25,8 @@ export interface HttpOptions extends ApiDeps {
   adminTokenHash: string;
   /** Largest accepted request body in bytes; larger gets 413. */
   maxPayloadBytes: number;
-  logger?: FastifyServerOptions['logger'];
+  /** The process's logger; default: none. */
+  loggerInstance?: FastifyBaseLogger;
 }
 
 /** Query parameters that are lists: Svix clients join them with commas, others repeat them. */
@@ -47,13 +49,16 @@ const PUBLIC_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping', '/openapi
 
 export async function buildApi(options: HttpOptions): Promise<Api> {
   const api = Fastify({
-    logger: options.logger ?? false,
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: false }),
     bodyLimit: options.maxPayloadBytes,
     // Two log lines per request cost more than the rest of a publish; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Svix's JSON is camelCase with no prototype games; refuse __proto__ outright.
     onProtoPoisoning: 'error',
-    routerOptions: { querystringParser: parseQuery },
+    // A path id may be a uid of up to 256 characters (Fastify's default limit is 100).
+    routerOptions: { querystringParser: parseQuery, maxParamLength: 256 },
+    // Router-level refusals (a longer path id, malformed percent-encoding) answer {code, detail} too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON bodies arrive typed: no coercion there (123 is not a name). Query strings and path
@@ -92,8 +97,8 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     // Providers authenticate by the ingest URL's token and their signature, not a bearer token.
     if (PUBLIC_PATHS.has(path) || path.startsWith('/in/')) return;
     await authenticate(request);
-    // Sources are the operator's: app-scoped tokens never manage them.
-    if (path.startsWith('/ingest/')) requireAdmin(request);
+    // Sources and operational webhooks are the operator's: app-scoped tokens never manage them.
+    if (path.startsWith('/ingest/') || path.startsWith(OPERATIONAL_PATH_PREFIX)) requireAdmin(request);
   });
   registerIdempotency(api, options.store);
 
@@ -116,6 +121,7 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     ingestSourceRoutes,
     ingestEndpointRoutes,
     ingestLogRoutes,
+    operationalWebhookRoutes,
   ]) {
     routes(api, options);
   }

@@ -29,7 +29,7 @@ describe('restart', () => {
     const config = testConfig(join(dir, 'hookgate.db'), { retrySchedule: [1, 1, 1, 1, 1] });
 
     const first = await startHookgate(config);
-    const svix = new Svix(config.adminToken!, { serverUrl: first.url });
+    const svix = new Svix(config.adminToken!, { serverUrl: first.url! });
     const app = await svix.application.create({ name: 'restart' });
     await svix.endpoint.create(app.id, { url: receiver.url });
     const ids = new Set<string>();
@@ -43,7 +43,7 @@ describe('restart', () => {
     cleanup.push(() => second.stop());
     expect(accepted.size).toBe(0);
     await eventually(() => [...ids].every((id) => accepted.has(id)), 15_000);
-    const svix2 = new Svix(config.adminToken!, { serverUrl: second.url });
+    const svix2 = new Svix(config.adminToken!, { serverUrl: second.url! });
     const msgs = await svix2.message.list(app.id, { limit: 50 });
     expect(msgs.data).toHaveLength(20);
   });
@@ -78,7 +78,7 @@ describe('restart', () => {
     };
 
     const first = await start(0);
-    const svix = new Svix(token, { serverUrl: first.url });
+    const svix = new Svix(token, { serverUrl: first.url! });
     const app = await svix.application.create({ name: 'crash' });
     await svix.endpoint.create(app.id, { url: receiver.url });
     const ids: string[] = [];
@@ -93,7 +93,7 @@ describe('restart', () => {
     await eventually(() => receiver.requests.length >= 20, 20_000);
     const secondRound = receiver.requests.slice(10).map((r) => String(r.headers['webhook-id']));
     expect(new Set(secondRound)).toEqual(new Set(ids));
-    const svix2 = new Svix(token, { serverUrl: second.url });
+    const svix2 = new Svix(token, { serverUrl: second.url! });
     const endpoint = (await svix2.endpoint.list(app.id)).data[0]!;
     await eventually(async () => (await svix2.endpoint.getStats(app.id, endpoint.id)).success === 10, 10_000);
   });

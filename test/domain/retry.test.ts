@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_SCHEDULE_SECONDS,
+  type DeliveryControl,
   JITTER_FRACTION,
   MAX_RETRY_AFTER_SECONDS,
   nextAfterAttempt,
   nextRetry,
+  parseDeliveryControl,
   parseRetryAfter,
   parseRetrySchedule,
 } from '../../src/domain/retry.js';
@@ -132,43 +134,123 @@ describe('parseRetrySchedule', () => {
   });
 });
 
+describe('parseDeliveryControl', () => {
+  it.each([
+    ['disable', 'disable'],
+    ['abort-message', 'abort-message'],
+    [' Disable ', 'disable'],
+    ['ABORT-MESSAGE', 'abort-message'],
+    ['abort-message, disable', 'disable'],
+    ['foo, abort-message', 'abort-message'],
+  ] as const)('reads %j as %s', (value, expected) => {
+    expect(parseDeliveryControl(value)).toBe(expected);
+  });
+
+  it.each([undefined, '', 'enable', 'disabled', 'abort', 'abort-message-now'])('ignores %j', (value) => {
+    expect(parseDeliveryControl(value)).toBeNull();
+  });
+});
+
 describe('nextAfterAttempt', () => {
   const now = 1_700_000_000_000;
   const schedule = [5, 300];
+  const answer = (
+    statusCode: number,
+    retryAfterSeconds: number | null = null,
+    control: DeliveryControl | null = null,
+  ) => ({
+    statusCode,
+    retryAfterSeconds,
+    control,
+  });
 
   it.each([200, 201, 204, 299])('marks the delivery succeeded on %i', (status) => {
-    expect(nextAfterAttempt(schedule, 1, status, null, now, mid)).toEqual({ kind: 'succeeded' });
+    expect(nextAfterAttempt(schedule, 1, answer(status), now, mid)).toEqual({ kind: 'succeeded' });
   });
 
   it('fails the delivery and disables the endpoint on 410 Gone, even with retries left', () => {
-    expect(nextAfterAttempt(schedule, 1, 410, null, now, mid)).toEqual({
+    expect(nextAfterAttempt(schedule, 1, answer(410), now, mid)).toEqual({
       kind: 'failed_and_disable_endpoint',
     });
   });
 
   it.each([500, 503, 429, 404, 400, 302, 199, 300])('retries %i at now + the scheduled delay', (status) => {
-    expect(nextAfterAttempt(schedule, 1, status, null, now, mid)).toEqual({ kind: 'retry', at: now + 5000 });
-    expect(nextAfterAttempt(schedule, 2, status, null, now, mid)).toEqual({
+    expect(nextAfterAttempt(schedule, 1, answer(status), now, mid)).toEqual({
+      kind: 'retry',
+      at: now + 5000,
+    });
+    expect(nextAfterAttempt(schedule, 2, answer(status), now, mid)).toEqual({
       kind: 'retry',
       at: now + 300_000,
     });
   });
 
   it('retries a network error (status 0)', () => {
-    expect(nextAfterAttempt(schedule, 1, 0, null, now, mid)).toEqual({ kind: 'retry', at: now + 5000 });
+    expect(nextAfterAttempt(schedule, 1, answer(0), now, mid)).toEqual({ kind: 'retry', at: now + 5000 });
   });
 
-  it('applies Retry-After to the retry time', () => {
-    expect(nextAfterAttempt(schedule, 1, 429, 120, now, mid)).toEqual({ kind: 'retry', at: now + 120_000 });
+  it.each([429, 503])('lengthens the wait of a %i to its Retry-After', (status) => {
+    expect(nextAfterAttempt(schedule, 1, answer(status, 120), now, mid)).toEqual({
+      kind: 'retry',
+      at: now + 120_000,
+    });
+  });
+
+  it.each([429, 503])('never shortens the schedule for a %i with a small Retry-After', (status) => {
+    expect(nextAfterAttempt(schedule, 2, answer(status, 1), now, mid)).toEqual({
+      kind: 'retry',
+      at: now + 300_000,
+    });
+  });
+
+  it('caps Retry-After at a day', () => {
+    expect(nextAfterAttempt(schedule, 1, answer(503, 10 * MAX_RETRY_AFTER_SECONDS), now, mid)).toEqual({
+      kind: 'retry',
+      at: now + MAX_RETRY_AFTER_SECONDS * 1000,
+    });
+  });
+
+  it('does not revive a used-up schedule for a Retry-After', () => {
+    expect(nextAfterAttempt(schedule, 3, answer(429, 60), now, mid)).toEqual({ kind: 'failed' });
   });
 
   it('fails once the schedule is exhausted', () => {
-    expect(nextAfterAttempt(schedule, 3, 500, null, now, mid)).toEqual({ kind: 'failed' });
-    expect(nextAfterAttempt(schedule, 3, 0, null, now, mid)).toEqual({ kind: 'failed' });
-    expect(nextAfterAttempt([], 1, 500, null, now, mid)).toEqual({ kind: 'failed' });
+    expect(nextAfterAttempt(schedule, 3, answer(500), now, mid)).toEqual({ kind: 'failed' });
+    expect(nextAfterAttempt(schedule, 3, answer(0), now, mid)).toEqual({ kind: 'failed' });
+    expect(nextAfterAttempt([], 1, answer(500), now, mid)).toEqual({ kind: 'failed' });
   });
 
   it('still succeeds on a 2xx after the schedule is exhausted', () => {
-    expect(nextAfterAttempt(schedule, 3, 200, null, now, mid)).toEqual({ kind: 'succeeded' });
+    expect(nextAfterAttempt(schedule, 3, answer(200), now, mid)).toEqual({ kind: 'succeeded' });
+  });
+
+  it.each([500, 503, 429, 400, 302, 0])(
+    'disables the endpoint when a %i carries webhook-delivery: disable, like 410 Gone',
+    (status) => {
+      expect(nextAfterAttempt(schedule, 1, answer(status, 60, 'disable'), now, mid)).toEqual({
+        kind: 'failed_and_disable_endpoint',
+      });
+    },
+  );
+
+  it.each([500, 503, 429, 400, 302])(
+    'fails the delivery at once, retries left, when a %i carries webhook-delivery: abort-message',
+    (status) => {
+      expect(nextAfterAttempt(schedule, 1, answer(status, 60, 'abort-message'), now, mid)).toEqual({
+        kind: 'failed',
+      });
+    },
+  );
+
+  it('lets 410 Gone disable the endpoint even with abort-message', () => {
+    expect(nextAfterAttempt(schedule, 1, answer(410, null, 'abort-message'), now, mid)).toEqual({
+      kind: 'failed_and_disable_endpoint',
+    });
+  });
+
+  it.each(['disable', 'abort-message'] as const)('keeps a 2xx a success even with %s', (control) => {
+    expect(nextAfterAttempt(schedule, 1, answer(200, null, control), now, mid)).toEqual({
+      kind: 'succeeded',
+    });
   });
 });

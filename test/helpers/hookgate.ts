@@ -6,7 +6,8 @@ import { Svix } from 'svix';
 import { type HookgateConfig, parseConfig } from '../../src/cli/config.js';
 import { type RunningHookgate, startHookgate } from '../../src/cli/server.js';
 
-export interface TestHookgate extends RunningHookgate {
+export interface TestHookgate extends Omit<RunningHookgate, 'url'> {
+  url: string;
   adminToken: string;
   dbPath: string;
   svix: Svix;
@@ -44,8 +45,10 @@ export async function startTestHookgate(overrides: Partial<HookgateConfig> = {})
   const dir = tempDir();
   const config = testConfig(overrides.dbPath ?? join(dir, 'hookgate.db'), overrides);
   const running = await startHookgate(config);
+  if (!running.url) throw new Error('test Hookgate must serve the API');
   return {
     ...running,
+    url: running.url,
     adminToken: config.adminToken!,
     dbPath: config.dbPath,
     svix: new Svix(config.adminToken!, { serverUrl: running.url }),

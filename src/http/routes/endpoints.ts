@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { announceEndpointChange } from '../../delivery/operational-events.js';
 import { checkEndpointUrl } from '../../domain/endpoint-url.js';
 import { ApiError } from '../../domain/errors.js';
 import { checkCustomHeaders } from '../../domain/headers.js';
@@ -27,12 +29,17 @@ interface EndpointFields {
   headers?: Record<string, string> | null;
 }
 
-/** Request fields merged over the current endpoint (PATCH) or over defaults (POST, PUT). */
+/**
+ * Request fields merged over the current endpoint (PATCH) or over defaults (POST, PUT). Only the
+ * fields `schema` declares (and so validated) are read: request bodies may carry others.
+ */
 export function endpointInput(
-  body: EndpointFields,
+  schema: { properties: object },
+  given: EndpointFields,
   allowNetworks: readonly Cidr[],
   base?: Endpoint,
 ): EndpointInput {
+  const body = declaredFields(schema, given);
   const pick = <K extends keyof EndpointFields>(key: K) => body[key] !== undefined;
   const url = body.url ?? base?.url ?? '';
   // Only a URL being set is checked: narrowing the allow list must not freeze other edits.
@@ -61,6 +68,17 @@ export function endpointInput(
     rateLimit: rateLimit ?? null,
     ...(headers ? { headers } : {}),
   };
+}
+
+/**
+ * Only the body fields the route's schema declares, and so validated. Bodies may carry other
+ * fields (Svix clients send newer ones), and endpointInput reads every endpoint field it knows:
+ * an undeclared one would reach the store unchecked.
+ */
+export function declaredFields<T extends object>(schema: { properties: object }, body: T): T {
+  return Object.fromEntries(
+    Object.entries(body).filter(([key]) => Object.hasOwn(schema.properties, key)),
+  ) as T;
 }
 
 export function checkHeaders(headers: Record<string, string | null>): void {
@@ -94,7 +112,24 @@ export async function loadEndpoint(store: Store, appId: string, idOrUid: string)
   return endpoint;
 }
 
-export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): void {
+/**
+ * Raises `endpoint.enabled` / `endpoint.disabled` for operational webhooks when an edit flipped the
+ * endpoint. The edit is committed already: a failure to publish is logged, never answered.
+ */
+export async function announceEdit(
+  { store, wakeDispatcher }: Pick<ApiDeps, 'store' | 'wakeDispatcher'>,
+  request: FastifyRequest,
+  before: Endpoint,
+  after: Endpoint,
+): Promise<Endpoint> {
+  await announceEndpointChange(store, wakeDispatcher, before, after).catch((err: unknown) =>
+    request.log.warn({ err }, 'operational event not published'),
+  );
+  return after;
+}
+
+export function endpointRoutes(api: Api, deps: ApiDeps): void {
+  const { store, allowNetworks } = deps;
   const tags = ['Endpoint'];
 
   api.get(
@@ -126,7 +161,7 @@ export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): voi
     },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
-      const input = endpointInput(request.body, allowNetworks);
+      const input = endpointInput(EndpointIn, request.body, allowNetworks);
       const secret = secretOrGenerated(request.body.secret);
       reply.code(201);
       return endpointOut(await store.createEndpoint(app.id, { ...input, secret }));
@@ -157,13 +192,18 @@ export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): voi
       const current = await store.getEndpoint(app.id, request.params.endpoint_id);
       if (!current) {
         // Svix upserts: PUT on an unknown endpoint creates it with that uid.
-        const input = endpointInput({ uid: request.params.endpoint_id, ...request.body }, allowNetworks);
+        const input = endpointInput(
+          EndpointUpdate,
+          { uid: request.params.endpoint_id, ...request.body },
+          allowNetworks,
+        );
         reply.code(201);
         return endpointOut(await store.createEndpoint(app.id, { ...input, secret: secretOrGenerated(null) }));
       }
       // PUT replaces the settable fields; headers and secrets have their own routes and stay.
-      const input = endpointInput(request.body, allowNetworks);
-      return endpointOut(await store.updateEndpoint(app.id, current.id, input));
+      const input = endpointInput(EndpointUpdate, request.body, allowNetworks);
+      const updated = await store.updateEndpoint(app.id, current.id, input);
+      return endpointOut(await announceEdit(deps, request, current, updated));
     },
   );
 
@@ -180,10 +220,11 @@ export function endpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): voi
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
-      const input = endpointInput(request.body, allowNetworks, current);
+      const input = endpointInput(EndpointPatch, request.body, allowNetworks, current);
       // A secret in a PATCH replaces the current one at once (no grace), in the same commit.
       const rotation = request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0);
-      return endpointOut(await store.updateEndpoint(app.id, current.id, input, rotation));
+      const updated = await store.updateEndpoint(app.id, current.id, input, rotation);
+      return endpointOut(await announceEdit(deps, request, current, updated));
     },
   );
 

@@ -16,7 +16,7 @@ import {
 } from '../schemas/ingest.js';
 import type { Api, ApiDeps } from '../types.js';
 import { endpointSettings } from './endpoint-settings.js';
-import { endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
+import { announceEdit, endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
 import { loadSource } from './ingest-sources.js';
 import { pageQuery } from './paging.js';
 
@@ -39,7 +39,8 @@ function ingestEndpointOut(e: Endpoint) {
  * A source's endpoints: the team's own services that receive its events. They are endpoints of
  * the source's application, so delivery, retries, signing and replay are the outbound machinery.
  */
-export function ingestEndpointRoutes(api: Api, { store, allowNetworks }: ApiDeps): void {
+export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
+  const { store, allowNetworks } = deps;
   const tags = ['Ingest Endpoint'];
   const load = async (sourceIdOrUid: string, endpointIdOrUid: string) => {
     const source = await loadSource(store, sourceIdOrUid);
@@ -75,7 +76,7 @@ export function ingestEndpointRoutes(api: Api, { store, allowNetworks }: ApiDeps
     },
     async (request, reply) => {
       const source = await loadSource(store, request.params.source_id);
-      const input = endpointInput(request.body, allowNetworks);
+      const input = endpointInput(IngestEndpointIn, request.body, allowNetworks);
       const secret = secretOrGenerated(request.body.secret);
       reply.code(201);
       return ingestEndpointOut(await store.createEndpoint(source.appId, { ...input, secret }));
@@ -102,8 +103,9 @@ export function ingestEndpointRoutes(api: Api, { store, allowNetworks }: ApiDeps
     },
     async (request) => {
       const current = await load(request.params.source_id, request.params.endpoint_id);
-      const input = endpointInput(request.body, allowNetworks, current);
-      return ingestEndpointOut(await store.updateEndpoint(current.appId, current.id, input));
+      const input = endpointInput(IngestEndpointUpdate, request.body, allowNetworks, current);
+      const updated = await store.updateEndpoint(current.appId, current.id, input);
+      return ingestEndpointOut(await announceEdit(deps, request, current, updated));
     },
   );
 

@@ -1,0 +1,123 @@
+/**
+ * The dispatcher's `onAttempt` hook (operational events): called once an outcome is recorded, and
+ * whatever it does (throw, reject, never settle) delivery goes on and `stop` keeps its deadline.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AttemptRecorded, startDispatcher } from '../../src/delivery/dispatcher.js';
+import type { Sender, SendResult } from '../../src/delivery/sender.js';
+import { generateSecret } from '../../src/domain/signing.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import type { Store } from '../../src/store/store.js';
+import { eventually, tempDir } from '../helpers/hookgate.js';
+
+function fakeSender(answer: (n: number) => Partial<SendResult>): Sender {
+  let n = 0;
+  return {
+    send: async () => ({
+      statusCode: 200,
+      response: '',
+      durationMs: 1,
+      retryAfter: undefined,
+      deliveryControl: undefined,
+      ...answer(n++),
+    }),
+    close: async () => {},
+  };
+}
+
+describe('dispatcher onAttempt', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+
+  async function storeWithMessages(
+    count: number,
+  ): Promise<{ store: Store; appId: string; endpointId: string }> {
+    const dir = tempDir();
+    const store = openSqliteStore({ path: join(dir, 'hookgate.db') });
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanup.push(() => store.close());
+    const app = await store.createApp({ name: 'hooks', uid: null, metadata: {}, rateLimit: null });
+    const endpoint = await store.createEndpoint(app.id, {
+      url: 'http://127.0.0.1:9/never-dialed',
+      uid: null,
+      description: '',
+      disabled: false,
+      eventTypes: null,
+      channels: null,
+      metadata: {},
+      rateLimit: null,
+      secret: generateSecret(),
+    });
+    for (let i = 0; i < count; i++)
+      await store.publish(
+        app.id,
+        { eventType: 'e', eventId: null, payload: `{"i":${i}}`, channels: null },
+        Date.now(),
+      );
+    return { store, appId: app.id, endpointId: endpoint.id };
+  }
+
+  it('calls the hook after the outcome is recorded, with the attempt number and the receiver control', async () => {
+    const { store, appId, endpointId } = await storeWithMessages(1);
+    const seen: Array<AttemptRecorded & { recorded: boolean }> = [];
+    const dispatcher = startDispatcher({
+      store,
+      sender: fakeSender((n) =>
+        n < 2 ? { statusCode: 503 } : { statusCode: 500, deliveryControl: 'abort-message' },
+      ),
+      retrySchedule: [0, 0, 0],
+      idlePollMs: 50,
+      requestTimeoutMs: 1000,
+      onAttempt: (r) =>
+        store
+          .getAttempt(appId, r.attempt.msgId, r.attempt.id)
+          .then((a) => void seen.push({ ...r, recorded: a !== null })),
+    });
+    cleanup.push(() => dispatcher.stop(1000));
+    await eventually(() => seen.length === 3);
+    expect(seen.map((s) => [s.attemptNumber, s.next.kind, s.control, s.recorded])).toEqual([
+      [1, 'retry', null, true],
+      [2, 'retry', null, true],
+      [3, 'failed', 'abort-message', true],
+    ]);
+    expect(await store.endpointStats(appId, endpointId, { since: null, until: null })).toMatchObject({
+      fail: 1,
+      pending: 0,
+    });
+  });
+
+  it('keeps delivering when the hook throws, rejects or never settles, and stop keeps its deadline', async () => {
+    const count = 60;
+    const { store, appId, endpointId } = await storeWithMessages(count);
+    const errors: Error[] = [];
+    let calls = 0;
+    const dispatcher = startDispatcher({
+      store,
+      sender: fakeSender(() => ({ statusCode: 200 })),
+      retrySchedule: [],
+      requestTimeoutMs: 1000,
+      onError: (e) => errors.push(e),
+      onAttempt: () => {
+        const n = calls++;
+        if (n % 3 === 0) throw new Error('hook threw');
+        if (n % 3 === 1) return Promise.reject(new Error('hook rejected'));
+        return new Promise<void>(() => {}); // never settles
+      },
+    });
+    await eventually(
+      async () =>
+        (await store.endpointStats(appId, endpointId, { since: null, until: null })).success === count,
+    );
+    expect(calls).toBe(count);
+    const started = Date.now();
+    await dispatcher.stop(300);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(errors.map((e) => e.message).sort()).toEqual(
+      [...Array(count / 3).fill('hook rejected'), ...Array(count / 3).fill('hook threw')].sort(),
+    );
+  });
+});
