@@ -75,7 +75,7 @@ export function endpointInput(
  * fields (Svix clients send newer ones), and endpointInput reads every endpoint field it knows:
  * an undeclared one would reach the store unchecked.
  */
-export function declaredFields<T extends object>(schema: { properties: object }, body: T): T {
+function declaredFields<T extends object>(schema: { properties: object }, body: T): T {
   return Object.fromEntries(
     Object.entries(body).filter(([key]) => Object.hasOwn(schema.properties, key)),
   ) as T;

@@ -20,7 +20,7 @@ import type { Api, ApiDeps } from '../types.js';
 import { endpointOut } from '../wire.js';
 import { createOrGetApp } from './applications.js';
 import { endpointSettings } from './endpoint-settings.js';
-import { declaredFields, endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
+import { endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
 import { pageQuery } from './paging.js';
 
 export const OPERATIONAL_PATH_PREFIX = '/api/v1/operational-webhook/';
