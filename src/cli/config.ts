@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../domain/health.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '../domain/retry.js';
 import { parseSecretKey } from '../domain/secret-box.js';
 import { type Cidr, parseCidrList } from '../domain/ssrf.js';
@@ -36,6 +37,11 @@ export interface HookgateConfig {
   retentionDays: number;
   /** HOOKGATE_SECRET_KEY: base64 of 32 bytes; when set, signing and provider secrets are encrypted at rest. */
   secretKey: Buffer | null;
+  /**
+   * Circuit breaker and automatic disabling; HOOKGATE_AUTO_DISABLE_DAYS (default 5, 0 never) sets
+   * how long an endpoint may fail without a success before it is disabled.
+   */
+  health: HealthPolicy;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -56,6 +62,7 @@ export const DEFAULTS = {
   pgPoolSize: '10',
   retentionDays: '90',
   secretKey: '',
+  autoDisableDays: '5',
 } as const;
 
 /** Raw text values, as flags or environment variables give them; missing ones take the defaults. */
@@ -102,6 +109,10 @@ export function parseConfig(given: RawConfig): HookgateConfig {
     pgPoolSize: positiveNumber('HOOKGATE_PG_POOL_SIZE', raw.pgPoolSize, { integer: true }),
     retentionDays: nonNegativeNumber('HOOKGATE_RETENTION_DAYS', raw.retentionDays),
     secretKey: raw.secretKey === '' ? null : parseSecretKey(raw.secretKey),
+    health: {
+      ...DEFAULT_HEALTH_POLICY,
+      disableAfterMs: disableAfterMs(nonNegativeNumber('HOOKGATE_AUTO_DISABLE_DAYS', raw.autoDisableDays)),
+    },
   };
 }
 
@@ -140,4 +151,8 @@ function parseRole(text: string, databaseUrl: string): Role {
   if (text !== 'all' && databaseUrl === '')
     throw new Error(`HOOKGATE_ROLE=${text} needs DATABASE_URL (PostgreSQL)`);
   return text;
+}
+
+function disableAfterMs(days: number): number | null {
+  return days === 0 ? null : days * 24 * 3600 * 1000;
 }

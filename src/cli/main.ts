@@ -106,6 +106,14 @@ program
     ),
   )
   .addOption(
+    flag(
+      '--auto-disable-days <days>',
+      'disable an endpoint failing without a success for this long (0: never)',
+      'HOOKGATE_AUTO_DISABLE_DAYS',
+      DEFAULTS.autoDisableDays,
+    ),
+  )
+  .addOption(
     new Option(
       '--secret-key <base64>',
       'encrypts signing and provider secrets at rest (32 bytes, base64)',
@@ -129,6 +137,7 @@ program
       pgPoolSize: opts.pgPoolSize,
       retentionDays: opts.retentionDays,
       secretKey: opts.secretKey,
+      autoDisableDays: opts.autoDisableDays,
     });
     const hookgate = await startHookgate(config);
     const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite: ${config.dbPath}`;

@@ -103,6 +103,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       sender,
       retrySchedule: config.retrySchedule,
       requestTimeoutMs: timeoutMs,
+      health: config.health,
       onError: (err) => log.error({ err }, 'dispatcher error'),
       onAttempt: operationalEventHook({
         store,

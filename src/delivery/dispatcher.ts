@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
+import { DEFAULT_HEALTH_POLICY, type DisabledReason, type HealthPolicy } from '../domain/health.js';
 import { newId } from '../domain/ids.js';
 import type { Attempt } from '../domain/model.js';
 import {
@@ -11,7 +12,8 @@ import {
   parseRetryAfter,
 } from '../domain/retry.js';
 import { parseSecret, signatureHeader } from '../domain/signing.js';
-import type { AttemptOutcome, ClaimedDelivery, Store } from '../store/store.js';
+import type { AttemptOutcome, ClaimedDelivery, Deferral, DisabledEndpoint, Store } from '../store/store.js';
+import { makeRateLimiter } from './rate-limiter.js';
 import type { Sender } from './sender.js';
 
 export interface DispatcherOptions {
@@ -37,6 +39,8 @@ export interface DispatcherOptions {
    * deadline. A throw or a rejection goes to `onError`. Default: none.
    */
   onAttempt?: (recorded: AttemptRecorded) => Promise<void> | undefined;
+  /** Circuit breaker and automatic disabling. Default DEFAULT_HEALTH_POLICY. */
+  health?: HealthPolicy;
   workerId?: string;
 }
 
@@ -48,6 +52,8 @@ export interface AttemptRecorded {
   next: DeliveryNext;
   /** The receiver's `webhook-delivery` instruction, if it gave one. */
   control: DeliveryControl | null;
+  /** Why recording this attempt disabled its endpoint, if it did. */
+  endpointDisabled: DisabledReason | null;
 }
 
 type QueuedOutcome = AttemptOutcome & Pick<AttemptRecorded, 'attemptNumber' | 'control'>;
@@ -93,6 +99,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const onAttempt = options.onAttempt;
 
   const inFlightByEndpoint = new Map<string, number>();
+  const rateLimiter = makeRateLimiter();
+  const health = options.health ?? DEFAULT_HEALTH_POLICY;
   const running = new Set<Promise<void>>();
   let outcomes: QueuedOutcome[] = [];
   const hooks = new Set<Promise<void>>();
@@ -172,8 +180,12 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const batch = outcomes;
     outcomes = [];
     if (batch.length === 0) return;
+    let disabled: DisabledEndpoint[];
     try {
-      await store.recordOutcomes(batch.map(({ attemptNumber: _, control: __, ...outcome }) => outcome));
+      disabled = await store.recordOutcomes(
+        batch.map(({ attemptNumber: _, control: __, ...outcome }) => outcome),
+        health,
+      );
     } catch (e) {
       // The leases stay: these deliveries are attempted again once they run out. Never lost.
       onError(coerceError(e));
@@ -181,17 +193,28 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     }
     // A retry due sooner than the loop's current sleep must not wait for it.
     if (batch.some((o) => o.next.kind === 'retry')) wake();
-    if (onAttempt) for (const outcome of batch) notify(onAttempt, outcome);
+    if (!onAttempt) return;
+    // Each disabling is told once, with the first attempt of its endpoint in the batch.
+    const reasons = new Map(disabled.map((d) => [d.endpointId, d.reason]));
+    for (const outcome of batch) {
+      const endpointDisabled = reasons.get(outcome.attempt.endpointId) ?? null;
+      reasons.delete(outcome.attempt.endpointId);
+      notify(onAttempt, { ...outcome, endpointDisabled });
+    }
   }
 
   /** Hands a recorded attempt to the hook; whatever it does, delivery goes on. */
-  function notify(hook: NonNullable<DispatcherOptions['onAttempt']>, o: QueuedOutcome): void {
+  function notify(
+    hook: NonNullable<DispatcherOptions['onAttempt']>,
+    o: QueuedOutcome & Pick<AttemptRecorded, 'endpointDisabled'>,
+  ): void {
     try {
       const pending = hook({
         attempt: o.attempt,
         attemptNumber: o.attemptNumber,
         next: o.next,
         control: o.control,
+        endpointDisabled: o.endpointDisabled,
       });
       if (!pending) return;
       const tracked: Promise<void> = pending
@@ -222,16 +245,33 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     if (free <= 0) return 0;
     const now = Date.now();
     const leaseId = `${workerId}:${++claims}`;
+    // Endpoints out of rate-limit tokens count as full, so their work stays in the database.
+    const load = new Map(inFlightByEndpoint);
+    for (const id of rateLimiter.exhausted()) load.set(id, perEndpointLimit);
     const claimed = await store.claimDue({
       leaseId,
       now,
       leaseUntil: now + leaseMs,
       limit: Math.min(free, CLAIM_BATCH),
-      inFlightByEndpoint,
+      inFlightByEndpoint: load,
       perEndpointLimit,
     });
-    for (const d of claimed) launch(d, leaseId);
-    return claimed.length;
+    const deferrals: Deferral[] = [];
+    const waiting = new Map<string, number>();
+    for (const d of claimed) {
+      const wait = d.rateLimit
+        ? rateLimiter.take(d.endpointId, d.rateLimit, waiting.get(d.endpointId) ?? 0)
+        : 0;
+      if (wait === 0) {
+        launch(d, leaseId);
+        continue;
+      }
+      // Over the endpoint's rate: back to the database, due when a token will be there.
+      waiting.set(d.endpointId, (waiting.get(d.endpointId) ?? 0) + 1);
+      deferrals.push({ leaseId, deliveryId: d.deliveryId, until: now + wait });
+    }
+    if (deferrals.length > 0) await store.deferDeliveries(deferrals);
+    return claimed.length - deferrals.length;
   }
 
   async function loop(): Promise<void> {

@@ -40,8 +40,14 @@ async function publish(
 }
 
 /** The operational events a recorded attempt calls for. */
-const eventsFor = ({ attempt, next, attemptNumber, control }: AttemptRecorded) =>
-  eventsForAttempt({ attemptNumber, succeeded: attempt.succeeded, next: next.kind, control });
+const eventsFor = ({ attempt, next, attemptNumber, control, endpointDisabled }: AttemptRecorded) =>
+  eventsForAttempt({
+    attemptNumber,
+    succeeded: attempt.succeeded,
+    next: next.kind,
+    control,
+    endpointDisabled: endpointDisabled !== null,
+  });
 
 /** Raises the events one recorded attempt calls for (see eventsForAttempt). */
 export async function announceAttempt(

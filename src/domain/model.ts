@@ -2,6 +2,8 @@
  * The records Hookgate keeps, in domain words. Times are epoch milliseconds; JSON payloads are
  * kept as the exact text that is signed and sent.
  */
+import type { DisabledReason } from './health.js';
+
 export type Metadata = Record<string, string>;
 
 export interface App {
@@ -48,6 +50,10 @@ export interface Endpoint {
   headers: Record<string, string>;
   /** Current secret first, then rotated-out secrets still inside their grace period. */
   secrets: EndpointSecret[];
+  /** Why it is disabled (null while enabled). */
+  disabledReason: DisabledReason | null;
+  /** When its current run of failed attempts began; null after a success. */
+  failingSince: number | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -32,11 +32,14 @@ export interface RecordedAttempt {
   succeeded: boolean;
   next: DeliveryNext['kind'];
   control: DeliveryControl | null;
+  /** Recording the attempt disabled the endpoint (receiver's answer, or failing for too long). */
+  endpointDisabled: boolean;
 }
 
 /**
  * Which operational events one recorded attempt raises (Svix semantics):
- * - `endpoint.disabled` when the receiver's answer (410, `webhook-delivery: disable`) disabled it;
+ * - `endpoint.disabled` when recording the attempt disabled the endpoint: the receiver's answer
+ *   (410, `webhook-delivery: disable`) or failures without a success for too long;
  * - `message.attempt.failing` on the fourth failure of a delivery;
  * - `message.attempt.exhausted` when a failure used up the retry schedule;
  * - `message.attempt.recovered` on a success after a `failing` event was sent for the delivery.
@@ -45,9 +48,9 @@ export interface RecordedAttempt {
 export function eventsForAttempt(a: RecordedAttempt): OperationalEventType[] {
   if (a.next === 'succeeded')
     return a.attemptNumber > FAILING_AFTER_ATTEMPTS ? ['message.attempt.recovered'] : [];
-  if (a.next === 'failed_and_disable_endpoint') return ['endpoint.disabled'];
+  if (a.next === 'failed_and_disable_endpoint') return a.endpointDisabled ? ['endpoint.disabled'] : [];
   if (a.control === 'abort-message') return [];
-  const events: OperationalEventType[] = [];
+  const events: OperationalEventType[] = a.endpointDisabled ? ['endpoint.disabled'] : [];
   if (a.attemptNumber === FAILING_AFTER_ATTEMPTS) events.push('message.attempt.failing');
   if (a.next === 'failed') events.push('message.attempt.exhausted');
   return events;
@@ -68,8 +71,7 @@ export function endpointDisabledEvent(
       appUid: app.uid,
       endpointId: endpoint.id,
       endpointUid: endpoint.uid,
-      // When the endpoint began failing is not tracked; Svix makes the field optional.
-      failSince: null,
+      failSince: endpoint.failingSince === null ? null : iso(endpoint.failingSince),
       trigger,
     },
   };

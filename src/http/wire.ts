@@ -45,6 +45,7 @@ export function endpointOut(e: Endpoint) {
     rateLimit: e.rateLimit,
     throttleRate: e.rateLimit,
     version: 1,
+    disabledReason: e.disabledReason,
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };

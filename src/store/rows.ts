@@ -1,3 +1,4 @@
+import type { DisabledReason, FailureStreak } from '../domain/health.js';
 import type {
   App,
   Attempt,
@@ -73,6 +74,8 @@ export interface EndpointRow {
   rate_limit: number | null;
   headers: string;
   secrets: string;
+  disabled_reason: string | null;
+  failing_since: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -91,6 +94,8 @@ export function toEndpoint(r: EndpointRow): Endpoint {
     rateLimit: r.rate_limit,
     headers: JSON.parse(r.headers),
     secrets: JSON.parse(r.secrets),
+    disabledReason: r.disabled === 1 ? ((r.disabled_reason as DisabledReason | null) ?? 'manual') : null,
+    failingSince: r.failing_since,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -222,5 +227,23 @@ export function toInbound(r: InboundRow): InboundRecord {
     headers: JSON.parse(r.headers),
     body: r.body,
     createdAt: r.created_at,
+  };
+}
+
+/** The failure streak COUNT_FAILURE returns. */
+export interface StreakRow {
+  app_id: string;
+  consecutive_failures: number;
+  failing_since: number;
+  circuit_open_until: number;
+  circuit_period_ms: number;
+}
+
+export function toStreak(r: StreakRow): FailureStreak {
+  return {
+    consecutiveFailures: r.consecutive_failures,
+    failingSince: r.failing_since,
+    circuitOpenUntil: r.circuit_open_until,
+    circuitPeriodMs: r.circuit_period_ms,
   };
 }

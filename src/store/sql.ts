@@ -92,3 +92,43 @@ export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, eve
 export const INSERT_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at,
     updated_at)
   VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`;
+
+/* Endpoint health (see domain/health.ts). */
+
+/** A success closes the circuit and ends the failure streak. Parameter: endpoint id. */
+export const RESET_HEALTH = `UPDATE endpoints SET consecutive_failures = 0, failing_since = NULL, circuit_open_until = 0, circuit_period_ms = 0
+  WHERE id = ? AND (consecutive_failures <> 0 OR circuit_open_until <> 0)`;
+
+/** Counts one failure; returns the streak. Parameters: now, endpoint id. */
+export const COUNT_FAILURE = `UPDATE endpoints
+  SET consecutive_failures = consecutive_failures + 1, failing_since = COALESCE(failing_since, ?)
+  WHERE id = ? AND disabled = 0
+  RETURNING app_id, consecutive_failures, failing_since, circuit_open_until, circuit_period_ms`;
+
+/** Parameters: open until, period in ms, endpoint id. */
+export const OPEN_CIRCUIT = 'UPDATE endpoints SET circuit_open_until = ?, circuit_period_ms = ? WHERE id = ?';
+
+/**
+ * Moves an endpoint's waiting deliveries to when its circuit half-opens: they wait without
+ * using attempts, and out of the due range so claims do not wade through them.
+ * Parameters: until, endpoint id, now, until.
+ */
+export const DEFER_ENDPOINT_DELIVERIES = `UPDATE deliveries SET next_attempt_at = ?
+  WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ? AND next_attempt_at < ?`;
+
+/** Disables an enabled endpoint; changes nothing if it already is. Parameters: reason, now, endpoint id. */
+export const DISABLE_ENDPOINT = `UPDATE endpoints SET disabled = 1, disabled_reason = ?, circuit_open_until = 0, updated_at = ?
+  WHERE id = ? AND disabled = 0`;
+
+/** Gives a leased delivery back without an attempt. Parameters: until, delivery id, lease id. */
+export const DEFER_DELIVERY = `UPDATE deliveries SET next_attempt_at = ?, locked_until = 0, locked_by = NULL
+  WHERE id = ? AND locked_by = ? AND status = 'pending'`;
+
+/** Parameter: endpoint id. */
+export const MARK_DISABLED_BY_API = `UPDATE endpoints SET disabled_reason = 'manual' WHERE id = ?`;
+
+/** Re-enabled: a fresh start, with no reason, streak or open circuit. Parameter: endpoint id. */
+export const CLEAR_ENDPOINT_HEALTH = `UPDATE endpoints
+  SET disabled_reason = NULL, consecutive_failures = 0, failing_since = NULL, circuit_open_until = 0,
+      circuit_period_ms = 0
+  WHERE id = ?`;

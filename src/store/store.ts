@@ -1,3 +1,4 @@
+import type { DisabledReason, HealthPolicy } from '../domain/health.js';
 import type {
   App,
   Attempt,
@@ -108,8 +109,17 @@ export interface Store {
    * comes back when its lease runs out.
    */
   claimDue(claim: ClaimRequest): Promise<ClaimedDelivery[]>;
-  /** Records finished attempts and their consequences; ignores results whose lease was lost. */
-  recordOutcomes(outcomes: readonly AttemptOutcome[]): Promise<void>;
+  /**
+   * Records finished attempts and their consequences: the deliveries' next state (only under the
+   * lease each attempt ran with), and each endpoint's health under `health` (circuit breaker,
+   * automatic disabling). Returns the endpoints this batch disabled.
+   */
+  recordOutcomes(outcomes: readonly AttemptOutcome[], health: HealthPolicy): Promise<DisabledEndpoint[]>;
+  /**
+   * Gives leased deliveries back without an attempt, due again at `until` (rate limits): the
+   * attempt count is untouched. Only under the lease they were claimed with.
+   */
+  deferDeliveries(deferrals: readonly Deferral[]): Promise<void>;
   /** When the earliest pending delivery falls due (or a lease runs out); null when nothing is pending. */
   nextWakeAt(): Promise<number | null>;
   /**
@@ -284,6 +294,20 @@ export interface ClaimedDelivery {
   /** Provider headers passed through (inbound), then the endpoint's custom headers on top. */
   headers: Record<string, string>;
   secrets: string[];
+  /** The endpoint's rate limit in messages per second; null: none. */
+  rateLimit: number | null;
+}
+
+export interface DisabledEndpoint {
+  appId: string;
+  endpointId: string;
+  reason: DisabledReason;
+}
+
+export interface Deferral {
+  leaseId: string;
+  deliveryId: string;
+  until: number;
 }
 
 export interface AttemptOutcome {

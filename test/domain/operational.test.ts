@@ -9,18 +9,29 @@ import {
   type RecordedAttempt,
 } from '../../src/domain/operational.js';
 
-const failed = (attemptNumber: number, next: RecordedAttempt['next'] = 'retry'): RecordedAttempt => ({
+const failed = (
+  attemptNumber: number,
+  next: RecordedAttempt['next'] = 'retry',
+  endpointDisabled = next === 'failed_and_disable_endpoint',
+): RecordedAttempt => ({
   attemptNumber,
   succeeded: false,
   next,
   control: null,
+  endpointDisabled,
 });
 
 describe('eventsForAttempt', () => {
   it('raises nothing for a first-time success or an early failure', () => {
-    expect(eventsForAttempt({ attemptNumber: 1, succeeded: true, next: 'succeeded', control: null })).toEqual(
-      [],
-    );
+    expect(
+      eventsForAttempt({
+        attemptNumber: 1,
+        succeeded: true,
+        next: 'succeeded',
+        control: null,
+        endpointDisabled: false,
+      }),
+    ).toEqual([]);
     for (let n = 1; n < FAILING_AFTER_ATTEMPTS; n++) expect(eventsForAttempt(failed(n))).toEqual([]);
     expect(eventsForAttempt(failed(FAILING_AFTER_ATTEMPTS + 1))).toEqual([]);
   });
@@ -41,12 +52,24 @@ describe('eventsForAttempt', () => {
   });
 
   it('raises message.attempt.recovered on a success after a failing event was sent', () => {
-    expect(eventsForAttempt({ attemptNumber: 5, succeeded: true, next: 'succeeded', control: null })).toEqual(
-      ['message.attempt.recovered'],
-    );
-    expect(eventsForAttempt({ attemptNumber: 4, succeeded: true, next: 'succeeded', control: null })).toEqual(
-      [],
-    );
+    expect(
+      eventsForAttempt({
+        attemptNumber: 5,
+        succeeded: true,
+        next: 'succeeded',
+        control: null,
+        endpointDisabled: false,
+      }),
+    ).toEqual(['message.attempt.recovered']);
+    expect(
+      eventsForAttempt({
+        attemptNumber: 4,
+        succeeded: true,
+        next: 'succeeded',
+        control: null,
+        endpointDisabled: false,
+      }),
+    ).toEqual([]);
   });
 
   it('raises endpoint.disabled when the answer disabled the endpoint, whatever the attempt number', () => {
@@ -54,9 +77,27 @@ describe('eventsForAttempt', () => {
       expect(eventsForAttempt(failed(n, 'failed_and_disable_endpoint'))).toEqual(['endpoint.disabled']);
   });
 
+  it('raises endpoint.disabled when failing for too long disabled the endpoint', () => {
+    expect(eventsForAttempt(failed(3, 'retry', true))).toEqual(['endpoint.disabled']);
+    expect(eventsForAttempt(failed(2, 'failed', true))).toEqual([
+      'endpoint.disabled',
+      'message.attempt.exhausted',
+    ]);
+  });
+
+  it('raises nothing for a 410 whose endpoint another attempt had disabled already', () => {
+    expect(eventsForAttempt(failed(1, 'failed_and_disable_endpoint', false))).toEqual([]);
+  });
+
   it('raises nothing when the receiver aborted the message itself', () => {
     expect(
-      eventsForAttempt({ attemptNumber: 4, succeeded: false, next: 'failed', control: 'abort-message' }),
+      eventsForAttempt({
+        attemptNumber: 4,
+        succeeded: false,
+        next: 'failed',
+        control: 'abort-message',
+        endpointDisabled: false,
+      }),
     ).toEqual([]);
   });
 });
@@ -71,7 +112,7 @@ describe('operational event payloads (Svix shapes)', () => {
     createdAt: 0,
     updatedAt: 0,
   };
-  const endpoint = { id: 'ep_1', uid: null } as Endpoint;
+  const endpoint = { id: 'ep_1', uid: null, failingSince: null } as Endpoint;
   const attempt = {
     id: 'atmpt_1',
     msgId: 'msg_1',
@@ -79,6 +120,11 @@ describe('operational event payloads (Svix shapes)', () => {
     responseStatusCode: 503,
     createdAt: Date.UTC(2025, 0, 2, 3, 4, 5, 678),
   } as Attempt;
+
+  it('says since when an automatically disabled endpoint had been failing', () => {
+    const failing = { ...endpoint, failingSince: Date.UTC(2025, 0, 1) };
+    expect(endpointDisabledEvent(app, failing, 'automatic').data.failSince).toBe('2025-01-01T00:00:00.000Z');
+  });
 
   it('shapes endpoint.disabled and endpoint.enabled', () => {
     expect(endpointDisabledEvent(app, endpoint, 'automatic')).toEqual({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../../src/domain/health.js';
 import { newId } from '../../src/domain/ids.js';
 import type { Attempt } from '../../src/domain/model.js';
 import type { AttemptOutcome, EndpointInput, Store } from '../../src/store/store.js';
@@ -49,6 +50,8 @@ export function describeStoreConformance(
         perEndpointLimit: 100,
         ...extra,
       });
+    const record = (store: Store, outcomes: AttemptOutcome[], health: HealthPolicy = DEFAULT_HEALTH_POLICY) =>
+      store.recordOutcomes(outcomes, health);
     const attempt = (
       d: { appId: string; msgId: string; endpointId: string },
       at: number,
@@ -161,7 +164,7 @@ export function describeStoreConformance(
           attempt: attempt(mine!, now + 10_001, 200),
           next: { kind: 'succeeded' },
         };
-        await store.recordOutcomes([outcome]);
+        await record(store, [outcome]);
         expect(
           await store.endpointStats(app.id, mine!.endpointId, { since: null, until: null }),
         ).toMatchObject({
@@ -181,7 +184,7 @@ export function describeStoreConformance(
         const now = Date.now();
         await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
         const [d] = await claim(store, 'w', now);
-        await store.recordOutcomes([
+        await record(store, [
           {
             leaseId: 'w',
             deliveryId: d!.deliveryId,
@@ -193,7 +196,7 @@ export function describeStoreConformance(
         expect(await claim(store, 'w', now + 4999)).toEqual([]);
         const [again] = await claim(store, 'w', now + 5000);
         expect(again!.attemptsMade).toBe(1);
-        await store.recordOutcomes([
+        await record(store, [
           {
             leaseId: 'w',
             deliveryId: again!.deliveryId,
@@ -354,7 +357,7 @@ export function describeStoreConformance(
         await store.resend(app.id, message.id, ep.id, now + 1);
         // Still leased: nobody else may attempt it meanwhile.
         expect(await claim(store, 'lease-2', now + 2)).toEqual([]);
-        await store.recordOutcomes([
+        await record(store, [
           {
             leaseId: 'lease-1',
             deliveryId: d!.deliveryId,
@@ -379,7 +382,7 @@ export function describeStoreConformance(
         const [first] = await claim(store, 'worker:1', now);
         const [second] = await claim(store, 'worker:2', now + 10_000);
         expect(second?.deliveryId).toBe(first!.deliveryId);
-        await store.recordOutcomes([
+        await record(store, [
           {
             leaseId: 'worker:1',
             deliveryId: first!.deliveryId,
@@ -432,7 +435,8 @@ export function describeStoreConformance(
         const [waiting] = [await publish()];
         // Deliver the first three; the fourth stays pending.
         const claimed = await claim(store, 'w', Date.now(), { limit: 3 });
-        await store.recordOutcomes(
+        await record(
+          store,
           claimed.map((d) => ({
             leaseId: 'w',
             deliveryId: d.deliveryId,
@@ -459,6 +463,134 @@ export function describeStoreConformance(
         for (const { message } of done) expect(await store.getMessage(app.id, message.id)).toBeNull();
         expect(await store.getMessage(app.id, waiting!.message.id)).not.toBeNull();
         expect(await claim(store, 'w2', Date.now())).toHaveLength(1);
+      } finally {
+        await close();
+      }
+    });
+
+    it('opens the circuit after consecutive failures: deliveries wait without using attempts, then one probe', async () => {
+      const { store, close } = await openStore();
+      try {
+        const policy: HealthPolicy = {
+          openAfterFailures: 3,
+          openBaseMs: 60_000,
+          openMaxMs: 600_000,
+          disableAfterMs: null,
+        };
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        for (let i = 0; i < 6; i++) {
+          await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        }
+        const first = await claim(store, 'w1', now, { limit: 3 });
+        await record(
+          store,
+          first.map((d) => ({
+            leaseId: 'w1',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, now, 500),
+            next: { kind: 'retry', at: now + 1000 },
+          })),
+          policy,
+        );
+        // Open for a minute: nothing is claimable, the untried deliveries included.
+        expect(await claim(store, 'w2', now + 2000)).toEqual([]);
+        expect(await store.nextWakeAt()).toBe(now + 60_000);
+        // Half-open: one probe at a time.
+        const probes = await claim(store, 'w3', now + 60_000);
+        expect(probes).toHaveLength(1);
+        expect(await claim(store, 'w4', now + 60_000, { inFlightByEndpoint: new Map([[ep.id, 1]]) })).toEqual(
+          [],
+        );
+        await record(
+          store,
+          [
+            {
+              leaseId: 'w3',
+              deliveryId: probes[0]!.deliveryId,
+              attempt: attempt(probes[0]!, now + 60_001, 200),
+              next: { kind: 'succeeded' },
+            },
+          ],
+          policy,
+        );
+        // Closed again: everything else flows.
+        expect(await claim(store, 'w5', now + 60_002)).toHaveLength(5);
+        const endpoint = await store.getEndpoint(app.id, ep.id);
+        expect(endpoint).toMatchObject({ disabled: false, failingSince: null });
+      } finally {
+        await close();
+      }
+    });
+
+    it('disables an endpoint that has failed without a success for the configured time, saying why', async () => {
+      const { store, close } = await openStore();
+      try {
+        const policy: HealthPolicy = {
+          openAfterFailures: 1000,
+          openBaseMs: 1,
+          openMaxMs: 1,
+          disableAfterMs: 60_000,
+        };
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [d] = await claim(store, 'w1', now, { limit: 1 });
+        const fail = (at: number, leaseId: string, dd: typeof d) =>
+          record(
+            store,
+            [
+              {
+                leaseId,
+                deliveryId: dd!.deliveryId,
+                attempt: attempt(dd!, at, 503),
+                next: { kind: 'retry', at: at + 1 },
+              },
+            ],
+            policy,
+          );
+        expect(await fail(now, 'w1', d)).toEqual([]);
+        expect((await store.getEndpoint(app.id, ep.id))?.failingSince).toBe(now);
+        const [again] = await claim(store, 'w2', now + 60_000, { limit: 1 });
+        expect(await fail(now + 60_000, 'w2', again)).toEqual([
+          { appId: app.id, endpointId: ep.id, reason: 'failing' },
+        ]);
+        const endpoint = await store.getEndpoint(app.id, ep.id);
+        expect(endpoint).toMatchObject({ disabled: true, disabledReason: 'failing', failingSince: now });
+        // Both deliveries failed: the one that was waiting to retry and the one just tried.
+        expect(await store.endpointStats(app.id, ep.id, { since: null, until: null })).toMatchObject({
+          pending: 0,
+          fail: 2,
+        });
+        // Enabling again starts afresh.
+        const { secrets: _s, disabledReason: _r, failingSince: _f, ...rest } = endpoint!;
+        const enabled = await store.updateEndpoint(app.id, ep.id, { ...rest, disabled: false });
+        expect(enabled).toMatchObject({ disabled: false, disabledReason: null, failingSince: null });
+      } finally {
+        await close();
+      }
+    });
+
+    it('gives deferred deliveries back without counting an attempt, and reports rate limits on claims', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/', { rateLimit: 5 }));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [d] = await claim(store, 'w1', now);
+        expect(d?.rateLimit).toBe(5);
+        await store.deferDeliveries([
+          { leaseId: 'someone-else', deliveryId: d!.deliveryId, until: now + 10 },
+        ]);
+        expect(await claim(store, 'w2', now + 10)).toEqual([]); // still leased: a foreign lease defers nothing
+        await store.deferDeliveries([{ leaseId: 'w1', deliveryId: d!.deliveryId, until: now + 500 }]);
+        expect(await claim(store, 'w3', now + 499)).toEqual([]);
+        const [back] = await claim(store, 'w4', now + 500);
+        expect(back).toMatchObject({ deliveryId: d!.deliveryId, attemptsMade: 0 });
       } finally {
         await close();
       }

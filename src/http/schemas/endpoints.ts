@@ -46,6 +46,8 @@ export const EndpointOut = Type.Object({
   rateLimit: Nullable(Type.Integer()),
   throttleRate: Nullable(Type.Integer()),
   version: Type.Integer(),
+  /** Hookgate's extension: why the endpoint is disabled (manual, gone, receiver_requested, failing). */
+  disabledReason: Nullable(Type.String()),
   createdAt: DateTime,
   updatedAt: DateTime,
 });

@@ -1,13 +1,27 @@
+import { afterFailure, type DisabledReason } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { FAIL_PENDING_DELIVERIES, INSERT_ATTEMPT, SETTLE_DELIVERY, STATUS_AFTER } from '../sql.js';
-import type { ClaimedDelivery, Store } from '../store.js';
+import { type StreakRow, toStreak } from '../rows.js';
+import {
+  COUNT_FAILURE,
+  DEFER_DELIVERY,
+  DEFER_ENDPOINT_DELIVERIES,
+  DISABLE_ENDPOINT,
+  FAIL_PENDING_DELIVERIES,
+  INSERT_ATTEMPT,
+  OPEN_CIRCUIT,
+  RESET_HEALTH,
+  SETTLE_DELIVERY,
+  STATUS_AFTER,
+} from '../sql.js';
+import type { ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
 import type { PgContext } from './database.js';
 
-type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
+type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'deferDeliveries' | 'nextWakeAt'>;
 
 interface CandidateRow {
   id: string;
   endpoint_id: string;
+  circuit_open_until: number | null;
 }
 
 interface ClaimedRow {
@@ -25,6 +39,7 @@ interface ClaimedRow {
   secrets: string | null;
   headers: string | null;
   disabled: number | null;
+  rate_limit: number | null;
 }
 
 /** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
@@ -43,11 +58,12 @@ function mergeHeaders(passedThrough: string | null, endpointHeaders: string): Re
  * Due deliveries in due order, walking the partial index `deliveries_due`. Parameters: now, now,
  * endpoints at their concurrency cap, limit. Exported for the plan test.
  */
-export const CLAIM_CANDIDATES = `SELECT id, endpoint_id FROM deliveries
-  WHERE status = 'pending' AND next_attempt_at <= ? AND locked_until <= ? AND NOT (endpoint_id = ANY(?))
-  ORDER BY next_attempt_at
+export const CLAIM_CANDIDATES = `SELECT d.id, d.endpoint_id, e.circuit_open_until FROM deliveries d
+  LEFT JOIN endpoints e ON e.id = d.endpoint_id
+  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ? AND NOT (d.endpoint_id = ANY(?))
+  ORDER BY d.next_attempt_at
   LIMIT ?
-  FOR UPDATE SKIP LOCKED`;
+  FOR UPDATE OF d SKIP LOCKED`;
 
 export function makeDispatch({ rows, commit, transaction }: PgContext): DispatchStore {
   return {
@@ -61,8 +77,16 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
         const candidates = await tx.rows<CandidateRow>(CLAIM_CANDIDATES, [req.now, req.now, busy, req.limit]);
         const chosen: string[] = [];
         for (const c of candidates) {
+          const openUntil = c.circuit_open_until ?? 0;
+          // Open circuit: the delivery waits for the half-open time without using an attempt.
+          if (openUntil > req.now) {
+            await tx.run('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?', [openUntil, c.id]);
+            continue;
+          }
+          // Half-open: one probe at a time until a success closes the circuit.
+          const limit = openUntil > 0 ? 1 : req.perEndpointLimit;
           const load = inFlight.get(c.endpoint_id) ?? 0;
-          if (load >= req.perEndpointLimit) continue; // stays due for a later claim
+          if (load >= limit) continue; // stays due for a later claim
           inFlight.set(c.endpoint_id, load + 1);
           chosen.push(c.id);
         }
@@ -73,7 +97,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
         );
         const claimedRows = await tx.rows<ClaimedRow>(
           `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
-                  m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled
+                  m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
            FROM deliveries d
            JOIN messages m ON m.id = d.msg_id
            LEFT JOIN endpoints e ON e.id = d.endpoint_id
@@ -106,13 +130,20 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             secrets: (JSON.parse(row.secrets!) as EndpointSecret[])
               .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
               .map((s) => s.key),
+            rateLimit: row.rate_limit,
           });
         }
         return claimed;
       }),
 
-    recordOutcomes: (outcomes) =>
+    recordOutcomes: (outcomes, health) =>
       commit(async (tx) => {
+        const disabled: DisabledEndpoint[] = [];
+        const disable = async (appId: string, endpointId: string, reason: DisabledReason, now: number) => {
+          if ((await tx.run(DISABLE_ENDPOINT, [reason, now, endpointId])) === 0) return;
+          await tx.run(FAIL_PENDING_DELIVERIES, [now, endpointId, now]);
+          disabled.push({ appId, endpointId, reason });
+        };
         for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
           const nextAt = next.kind === 'retry' ? next.at : null;
           const settled = await tx.run(SETTLE_DELIVERY, [
@@ -144,14 +175,38 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             a.trigger === 'manual' ? 1 : 0,
             a.createdAt,
           ]);
-          if (settled && next.kind === 'failed_and_disable_endpoint') {
-            await tx.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', [
-              a.createdAt,
+          // Endpoint health follows every answer, whichever lease it came under.
+          if (a.succeeded) {
+            await tx.run(RESET_HEALTH, [a.endpointId]);
+          } else if (next.kind === 'failed_and_disable_endpoint') {
+            await disable(
+              a.appId,
               a.endpointId,
-            ]);
-            await tx.run(FAIL_PENDING_DELIVERIES, [a.createdAt, a.endpointId, a.createdAt]);
+              a.responseStatusCode === 410 ? 'gone' : 'receiver_requested',
+              a.createdAt,
+            );
+          } else {
+            const [streak] = await tx.rows<StreakRow>(COUNT_FAILURE, [a.createdAt, a.endpointId]);
+            if (!streak) continue; // deleted or already disabled
+            const verdict = afterFailure(toStreak(streak), a.createdAt, health);
+            if (verdict.kind === 'disable') await disable(a.appId, a.endpointId, 'failing', a.createdAt);
+            if (verdict.kind === 'open') {
+              await tx.run(OPEN_CIRCUIT, [verdict.until, verdict.periodMs, a.endpointId]);
+              await tx.run(DEFER_ENDPOINT_DELIVERIES, [
+                verdict.until,
+                a.endpointId,
+                a.createdAt,
+                verdict.until,
+              ]);
+            }
           }
         }
+        return disabled;
+      }),
+
+    deferDeliveries: (deferrals) =>
+      commit(async (tx) => {
+        for (const d of deferrals) await tx.run(DEFER_DELIVERY, [d.until, d.deliveryId, d.leaseId]);
       }),
 
     nextWakeAt: async () => {

@@ -4,7 +4,12 @@ import type { Endpoint, EndpointSecret } from '../../domain/model.js';
 import { rotatedSecrets } from '../../domain/signing.js';
 import { pageBy } from '../pagination.js';
 import { type EndpointRow, jsonOrNull, toEndpoint } from '../rows.js';
-import { FAIL_PENDING_DELIVERIES, timeRangeSql } from '../sql.js';
+import {
+  CLEAR_ENDPOINT_HEALTH,
+  FAIL_PENDING_DELIVERIES,
+  MARK_DISABLED_BY_API,
+  timeRangeSql,
+} from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
 import type { PgContext, Tx } from './database.js';
 import { conflictOnUnique } from './errors.js';
@@ -125,7 +130,11 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
             ],
           ),
         );
-        if (input.disabled && !current.disabled) await tx.run(FAIL_PENDING_DELIVERIES, [now, id, now]);
+        if (input.disabled && !current.disabled) {
+          await tx.run(MARK_DISABLED_BY_API, [id]);
+          await tx.run(FAIL_PENDING_DELIVERIES, [now, id, now]);
+        }
+        if (!input.disabled && current.disabled) await tx.run(CLEAR_ENDPOINT_HEALTH, [id]);
         return (await byId(tx, appId, id))!;
       }),
 

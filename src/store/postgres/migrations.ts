@@ -41,6 +41,13 @@ export const MIGRATIONS: readonly string[] = [
     rate_limit INTEGER,
     headers TEXT NOT NULL,
     secrets TEXT NOT NULL,
+    disabled_reason TEXT,
+    -- Health: failures in a row, since when, and until when the circuit is open (0: closed;
+    -- a past time: half-open, one probe at a time).
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since BIGINT,
+    circuit_period_ms INTEGER NOT NULL DEFAULT 0,
+    circuit_open_until BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (app_id, uid)

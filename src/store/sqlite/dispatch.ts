@@ -1,9 +1,22 @@
+import { afterFailure, type DisabledReason } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { FAIL_PENDING_DELIVERIES, INSERT_ATTEMPT, SETTLE_DELIVERY, STATUS_AFTER } from '../sql.js';
-import type { AttemptOutcome, ClaimedDelivery, Store } from '../store.js';
+import { type StreakRow, toStreak } from '../rows.js';
+import {
+  COUNT_FAILURE,
+  DEFER_DELIVERY,
+  DEFER_ENDPOINT_DELIVERIES,
+  DISABLE_ENDPOINT,
+  FAIL_PENDING_DELIVERIES,
+  INSERT_ATTEMPT,
+  OPEN_CIRCUIT,
+  RESET_HEALTH,
+  SETTLE_DELIVERY,
+  STATUS_AFTER,
+} from '../sql.js';
+import type { ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 
-type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'nextWakeAt'>;
+type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'deferDeliveries' | 'nextWakeAt'>;
 
 interface DueRow {
   id: string;
@@ -20,6 +33,8 @@ interface DueRow {
   secrets: string;
   headers: string;
   disabled: number;
+  rate_limit: number | null;
+  circuit_open_until: number;
 }
 
 /** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
@@ -45,7 +60,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         const rows = prepare(
           `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
                   m.headers AS msg_headers,
-                  e.id AS e_id, e.url, e.secrets, e.headers, e.disabled
+                  e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit, e.circuit_open_until
            FROM deliveries d
            JOIN messages m ON m.id = d.msg_id
            LEFT JOIN endpoints e ON e.id = d.endpoint_id
@@ -63,6 +78,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         const close = prepare(
           'UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
         );
+        const deferRow = prepare('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?');
         const claimed: ClaimedDelivery[] = [];
         for (const row of rows) {
           // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt,
@@ -75,8 +91,15 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             close.run('failed', req.now, row.id);
             continue;
           }
+          // Open circuit: the delivery waits for the half-open time without using an attempt.
+          if (row.circuit_open_until > req.now) {
+            deferRow.run(row.circuit_open_until, row.id);
+            continue;
+          }
+          // Half-open: one probe at a time until a success closes the circuit.
+          const limit = row.circuit_open_until > 0 ? 1 : req.perEndpointLimit;
           const endpointLoad = inFlight.get(row.endpoint_id) ?? 0;
-          if (endpointLoad >= req.perEndpointLimit) continue; // stays due for a later claim
+          if (endpointLoad >= limit) continue; // stays due for a later claim
           inFlight.set(row.endpoint_id, endpointLoad + 1);
           lease.run(req.leaseUntil, req.leaseUntil, req.leaseId, row.id);
           const secrets = (JSON.parse(row.secrets) as EndpointSecret[])
@@ -95,17 +118,23 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             headers:
               row.msg_headers === null ? JSON.parse(row.headers) : mergeHeaders(row.msg_headers, row.headers),
             secrets,
+            rateLimit: row.rate_limit,
           });
         }
         return claimed;
       }),
 
-    recordOutcomes: (outcomes: readonly AttemptOutcome[]) =>
+    recordOutcomes: (outcomes, health) =>
       commit(() => {
         const settle = prepare(SETTLE_DELIVERY);
         const exists = prepare('SELECT 1 FROM deliveries WHERE id = ?').pluck();
         const insertAttempt = prepare(INSERT_ATTEMPT);
-        const disable = prepare('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?');
+        const disabled: DisabledEndpoint[] = [];
+        const disable = (appId: string, endpointId: string, reason: DisabledReason, now: number) => {
+          if (prepare(DISABLE_ENDPOINT).run(reason, now, endpointId).changes === 0) return;
+          prepare(FAIL_PENDING_DELIVERIES).run(now, endpointId, now);
+          disabled.push({ appId, endpointId, reason });
+        };
         for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
           const nextAt = next.kind === 'retry' ? next.at : null;
           const settled = settle.run(
@@ -132,11 +161,34 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             a.trigger === 'manual' ? 1 : 0,
             a.createdAt,
           );
-          if (settled && next.kind === 'failed_and_disable_endpoint') {
-            disable.run(a.createdAt, a.endpointId);
-            prepare(FAIL_PENDING_DELIVERIES).run(a.createdAt, a.endpointId, a.createdAt);
+          // Endpoint health follows every answer, whichever lease it came under.
+          if (a.succeeded) {
+            prepare(RESET_HEALTH).run(a.endpointId);
+          } else if (next.kind === 'failed_and_disable_endpoint') {
+            disable(
+              a.appId,
+              a.endpointId,
+              a.responseStatusCode === 410 ? 'gone' : 'receiver_requested',
+              a.createdAt,
+            );
+          } else {
+            const streak = prepare(COUNT_FAILURE).get(a.createdAt, a.endpointId) as StreakRow | undefined;
+            if (!streak) continue; // deleted or already disabled
+            const verdict = afterFailure(toStreak(streak), a.createdAt, health);
+            if (verdict.kind === 'disable') disable(a.appId, a.endpointId, 'failing', a.createdAt);
+            if (verdict.kind === 'open') {
+              prepare(OPEN_CIRCUIT).run(verdict.until, verdict.periodMs, a.endpointId);
+              prepare(DEFER_ENDPOINT_DELIVERIES).run(verdict.until, a.endpointId, a.createdAt, verdict.until);
+            }
           }
         }
+        return disabled;
+      }),
+
+    deferDeliveries: (deferrals) =>
+      commit(() => {
+        const defer = prepare(DEFER_DELIVERY);
+        for (const d of deferrals) defer.run(d.until, d.deliveryId, d.leaseId);
       }),
 
     nextWakeAt: async () => {

@@ -4,7 +4,12 @@ import type { Endpoint, EndpointSecret } from '../../domain/model.js';
 import { rotatedSecrets } from '../../domain/signing.js';
 import { pageBy } from '../pagination.js';
 import { type EndpointRow, jsonOrNull, toEndpoint } from '../rows.js';
-import { FAIL_PENDING_DELIVERIES, timeRangeSql } from '../sql.js';
+import {
+  CLEAR_ENDPOINT_HEALTH,
+  FAIL_PENDING_DELIVERIES,
+  MARK_DISABLED_BY_API,
+  timeRangeSql,
+} from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 import { conflictOnUnique } from './sql.js';
@@ -120,8 +125,11 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
             id,
           ),
         );
-        if (input.disabled && !current.disabled)
+        if (input.disabled && !current.disabled) {
+          prepare(MARK_DISABLED_BY_API).run(id);
           prepare(FAIL_PENDING_DELIVERIES).run(Date.now(), id, Date.now());
+        }
+        if (!input.disabled && current.disabled) prepare(CLEAR_ENDPOINT_HEALTH).run(id);
         return byId(appId, id)!;
       }),
 
