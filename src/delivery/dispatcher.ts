@@ -102,6 +102,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const rateLimiter = makeRateLimiter();
   const health = options.health ?? DEFAULT_HEALTH_POLICY;
   const running = new Set<Promise<void>>();
+  /** The lease of each attempt in flight, to hand back at shutdown. */
+  const leases = new Set<{ leaseId: string; deliveryId: string }>();
   let outcomes: QueuedOutcome[] = [];
   const hooks = new Set<Promise<void>>();
   let flushing: Promise<void> = Promise.resolve();
@@ -228,6 +230,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
 
   function launch(d: ClaimedDelivery, leaseId: string): void {
     inFlightByEndpoint.set(d.endpointId, (inFlightByEndpoint.get(d.endpointId) ?? 0) + 1);
+    const lease = { leaseId, deliveryId: d.deliveryId };
+    leases.add(lease);
     const task = attempt(d, leaseId)
       .catch((e) => onError(coerceError(e)))
       .finally(() => {
@@ -235,6 +239,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         if (left === 0) inFlightByEndpoint.delete(d.endpointId);
         else inFlightByEndpoint.set(d.endpointId, left);
         running.delete(task);
+        leases.delete(lease);
         wake(); // a slot freed up
       });
     running.add(task);
@@ -301,11 +306,14 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       wake();
       await looping;
       await settleWithin([...running], deadline);
-      // From here on a finishing attempt writes nothing (its lease brings it back); what is
-      // already queued is written now.
+      // From here on a finishing attempt writes nothing; what is already queued is written now.
       closed = true;
       await flushing;
       await flush();
+      // Attempts still unfinished are handed back, due at once, so whoever runs next (a
+      // restart, another node) retries them without waiting for their leases to run out.
+      const unfinished = [...leases].map((l) => ({ ...l, until: Date.now() }));
+      if (unfinished.length > 0) await store.deferDeliveries(unfinished).catch((e) => onError(coerceError(e)));
       // Hooks get what is left of the deadline; one still running after it is abandoned.
       await settleWithin([...hooks], deadline);
     },
