@@ -313,7 +313,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       // Attempts still unfinished are handed back, due at once, so whoever runs next (a
       // restart, another node) retries them without waiting for their leases to run out.
       const unfinished = [...leases].map((l) => ({ ...l, until: Date.now() }));
-      if (unfinished.length > 0) await store.deferDeliveries(unfinished).catch((e) => onError(coerceError(e)));
+      if (unfinished.length > 0)
+        await store.deferDeliveries(unfinished).catch((e) => onError(coerceError(e)));
       // Hooks get what is left of the deadline; one still running after it is abandoned.
       await settleWithin([...hooks], deadline);
     },

@@ -20,24 +20,26 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'hookgate-test-'));
 }
 
-/** The configuration tests run with: loopback allowed, fast retries, quiet logs. */
+/**
+ * The configuration tests run with: loopback allowed, fast retries, quiet logs, and a circuit
+ * breaker that opens for half a second (not 30 s), so tests of other behaviour that fail a few
+ * attempts on purpose do not wait on it. Tests of the breaker set their own policy.
+ */
 export function testConfig(dbPath: string, overrides: Partial<HookgateConfig> = {}): HookgateConfig {
-  return {
-    ...parseConfig({
-      port: '0',
-      host: '127.0.0.1',
-      db: dbPath,
-      synchronous: 'FULL',
-      adminToken: `hgsk_test_${randomBytes(12).toString('hex')}`,
-      retrySchedule: '1,1',
-      requestTimeout: '5',
-      allowNetworks: '127.0.0.0/8,::1/128',
-      maxPayloadBytes: String(1024 * 1024),
-      logLevel: 'silent',
-      publicUrl: '',
-    }),
-    ...overrides,
-  };
+  const base = parseConfig({
+    port: '0',
+    host: '127.0.0.1',
+    db: dbPath,
+    synchronous: 'FULL',
+    adminToken: `hgsk_test_${randomBytes(12).toString('hex')}`,
+    retrySchedule: '1,1',
+    requestTimeout: '5',
+    allowNetworks: '127.0.0.0/8,::1/128',
+    maxPayloadBytes: String(1024 * 1024),
+    logLevel: 'silent',
+    publicUrl: '',
+  });
+  return { ...base, health: { ...base.health, openBaseMs: 500, openMaxMs: 2000 }, ...overrides };
 }
 
 /** Starts Hookgate in this process on a free port with its own SQLite file. */

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { Commit } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
@@ -46,6 +47,6 @@ export interface SqliteContext {
   prepare: Prepare;
   /** Runs a SELECT and returns its rows (for the shared pagination helper). */
   all: <Row>(sql: string, params: unknown[]) => Row[];
-  /** Runs a write in the next shared (group) commit; resolves once it is durable. */
-  commit: <T>(run: () => T) => Promise<T>;
+  /** Runs a write in the next shared (group) commit; resolves once it is committed (see Commit). */
+  commit: Commit;
 }

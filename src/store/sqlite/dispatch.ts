@@ -49,6 +49,9 @@ function mergeHeaders(passedThrough: string, endpointHeaders: string): Record<st
   return merged;
 }
 
+/** Claims, outcomes and deferrals are redone if a power cut loses them: no fsync of their own. */
+const RELAXED = { durable: false };
+
 export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore {
   return {
     claimDue: (req) =>
@@ -122,7 +125,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           });
         }
         return claimed;
-      }),
+      }, RELAXED),
 
     recordOutcomes: (outcomes, health) =>
       commit(() => {
@@ -183,13 +186,13 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           }
         }
         return disabled;
-      }),
+      }, RELAXED),
 
     deferDeliveries: (deferrals) =>
       commit(() => {
         const defer = prepare(DEFER_DELIVERY);
         for (const d of deferrals) defer.run(d.until, d.deliveryId, d.leaseId);
-      }),
+      }, RELAXED),
 
     nextWakeAt: async () => {
       // Includes leases: a lease's end is when its delivery may fall due again.

@@ -1,23 +1,47 @@
-import type { Db } from './database.js';
+import type { Db, Synchronous } from './database.js';
 
 interface Pending {
   run: () => unknown;
+  /** false: losing this write to a power cut is harmless (it is redone); no fsync for it alone. */
+  durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
+
+/** Options of one write. */
+export interface CommitOptions {
+  /**
+   * Default true. Writes whose loss at a power cut only repeats work (claims, attempt outcomes,
+   * deferrals, pruning: at least once still holds) pass false: a batch of only such writes
+   * commits without an fsync (synchronous=NORMAL); one durable write in a batch makes the whole
+   * batch FULL. Under load this saves the dispatcher's fsyncs, not the publishers'.
+   */
+  durable?: boolean;
+}
+
+export type Commit = <T>(run: () => T, options?: CommitOptions) => Promise<T>;
 
 /**
  * Group commit: writes submitted in the same event-loop turn share one transaction, so one
  * fsync serves them all. Each write runs in its own savepoint (better-sqlite3 nests
  * transactions that way), so one failing write rolls back alone. Promises settle only after
- * the shared COMMIT has returned: a resolved write is durable.
+ * the shared COMMIT has returned: a resolved durable write survives a power cut.
  */
-export function makeGroupCommit(db: Db): <T>(run: () => T) => Promise<T> {
+export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
   let queue: Pending[] = [];
+  let mode: Synchronous = synchronous;
+
+  /** Sets the connection's durability for the next transaction (only between transactions). */
+  function use(wanted: Synchronous): void {
+    if (mode === wanted) return;
+    db.pragma(`synchronous = ${wanted}`);
+    mode = wanted;
+  }
 
   function flush(): void {
     const batch = queue;
     queue = [];
+    use(synchronous === 'FULL' && batch.some((item) => item.durable) ? 'FULL' : 'NORMAL');
     const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       db.transaction(() => {
@@ -43,10 +67,15 @@ export function makeGroupCommit(db: Db): <T>(run: () => T) => Promise<T> {
     });
   }
 
-  return function commit<T>(run: () => T): Promise<T> {
+  return function commit<T>(run: () => T, options: CommitOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (queue.length === 0) setImmediate(flush);
-      queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({
+        run,
+        durable: options.durable ?? true,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
     });
   };
 }

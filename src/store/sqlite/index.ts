@@ -22,7 +22,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db,
     prepare,
     all: <Row>(sql: string, params: unknown[]) => prepare(sql).all(...params) as Row[],
-    commit: makeGroupCommit(db),
+    commit: makeGroupCommit(db, options.synchronous ?? 'FULL'),
   };
   return {
     ...makeCatalog(ctx),
