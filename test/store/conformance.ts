@@ -595,5 +595,23 @@ export function describeStoreConformance(
         await close();
       }
     });
+
+    it('commits the other writes of a batch when one of them fails', async () => {
+      const { store, close } = await openStore();
+      try {
+        const results = await Promise.allSettled([
+          store.createApp(appInput('first', 'same')),
+          store.createApp(appInput('second', 'same')),
+          store.createApp(appInput('third', 'other')),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect((await store.getApp('same'))?.name).toBe('first');
+        expect((await store.getApp('other'))?.name).toBe('third');
+        const page = await store.listApps({ limit: 10, iterator: null, order: 'ascending' });
+        expect(page.data).toHaveLength(2);
+      } finally {
+        await close();
+      }
+    });
   });
 }

@@ -21,10 +21,18 @@ export interface CommitOptions {
 
 export type Commit = <T>(run: () => T, options?: CommitOptions) => Promise<T>;
 
+type Result = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Thrown to abort a batch run without savepoints when one of its writes fails. */
+const ABORT = Symbol('abort batch');
+
 /**
  * Group commit: writes submitted in the same event-loop turn share one transaction, so one
- * fsync serves them all. Each write runs in its own savepoint (better-sqlite3 nests
- * transactions that way), so one failing write rolls back alone. Promises settle only after
+ * fsync serves them all. A batch first runs without savepoints; if a write fails, the
+ * transaction is rolled back and the batch runs again with each write in its own savepoint
+ * (better-sqlite3 nests transactions that way), so the failing write rolls back alone and the
+ * others commit. Writes must therefore be safe to run twice when the first run rolled back:
+ * they are (plain SQL within the transaction). Promises settle only after
  * the shared COMMIT has returned: a resolved durable write survives a power cut.
  */
 export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
@@ -38,24 +46,48 @@ export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
     mode = wanted;
   }
 
+  /**
+   * Runs the batch in one transaction. `isolate`: each write in its own savepoint, so one that
+   * fails rolls back alone; otherwise without savepoints (they cost a statement journal per
+   * write), and the first failure aborts the whole transaction by throwing ABORT.
+   */
+  function runBatch(batch: Pending[], isolate: boolean, results: Result[]): void {
+    db.transaction(() => {
+      for (const item of batch) {
+        if (!isolate) {
+          try {
+            results.push({ ok: true, value: item.run() });
+          } catch {
+            throw ABORT;
+          }
+          continue;
+        }
+        try {
+          results.push({ ok: true, value: db.transaction(item.run)() });
+        } catch (error) {
+          // Some errors (disk full, I/O) make SQLite roll back the whole transaction: the
+          // rest of the batch must not run in autocommit and the batch must fail as one.
+          if (!db.inTransaction) throw error;
+          results.push({ ok: false, error });
+        }
+      }
+    }).immediate();
+  }
+
   function flush(): void {
     const batch = queue;
     queue = [];
     use(synchronous === 'FULL' && batch.some((item) => item.durable) ? 'FULL' : 'NORMAL');
-    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let results: Result[] = [];
     try {
-      db.transaction(() => {
-        for (const item of batch) {
-          try {
-            results.push({ ok: true, value: db.transaction(item.run)() });
-          } catch (error) {
-            // Some errors (disk full, I/O) make SQLite roll back the whole transaction: the
-            // rest of the batch must not run in autocommit and the batch must fail as one.
-            if (!db.inTransaction) throw error;
-            results.push({ ok: false, error });
-          }
-        }
-      }).immediate();
+      try {
+        runBatch(batch, false, results);
+      } catch (error) {
+        if (error !== ABORT) throw error;
+        // A write failed: nothing was committed; run the batch again with each write isolated.
+        results = [];
+        runBatch(batch, true, results);
+      }
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

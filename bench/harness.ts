@@ -1,0 +1,856 @@
+/**
+ * The benchmark scenarios. Every figure comes from separate processes on 127.0.0.1: Hookgate
+ * (`node dist/cli/main.js serve` on a fresh temporary SQLite file per run), one receiver and one
+ * load generator. See BENCHMARKS.md for the method behind each figure.
+ */
+import {
+  type AdminClient,
+  adminClient,
+  type HookgateProc,
+  type LoadgenProc,
+  type ReceiverProc,
+  startHookgate,
+  startLoadgen,
+  startReceiver,
+} from './procs.js';
+import {
+  messageBody,
+  type PacedResult,
+  type PublishResult,
+  type PublishTarget,
+  type RawResult,
+} from './protocol.js';
+import { type Figure, figure, pairedRatio, percentile, ratio } from './stats.js';
+
+export type Mode = 'full' | 'quick' | 'tiny';
+export type Synchronous = 'FULL' | 'NORMAL';
+
+export interface Plan {
+  /** Approximate size of each message payload, bytes. */
+  payloadBytes: number;
+  /** Requests in flight from the closed-loop publisher and from the raw loop. */
+  concurrency: number;
+  /** Applications (tenants) messages are spread over, round-robin; fan-out 1 means one endpoint each. */
+  apps: number;
+  raw: { reps: number; durationMs: number; warmupMs: number };
+  /** Drain of a backlog on SQLite FULL, smallest backlog first: the scaling series. */
+  drain: Array<{ backlog: number; reps: number }>;
+  /** The same drain on SQLite NORMAL (the smallest backlog). */
+  normal: { backlog: number; reps: number; e2eMessages: number };
+  e2e: { fanout1: number; fanout10: number; reps: number; warmup: number };
+  latency: {
+    rates: number[];
+    /** Paced runs first send at the rate for this long, unmeasured: a steady state, not a load step. */
+    rateWarmupMs: number;
+    durationMs: number;
+    idleRate: number;
+    idleSamples: number;
+    reps: number;
+    warmup: number;
+  };
+  mix: {
+    messages: number;
+    endpoints: number;
+    timingOut: number;
+    requestTimeoutSeconds: number;
+    reps: number;
+  };
+}
+
+export function planFor(mode: Mode, huge: boolean): Plan {
+  const base = { payloadBytes: 256, concurrency: 64, apps: 16 };
+  if (mode === 'tiny') {
+    return {
+      ...base,
+      apps: 2,
+      raw: { reps: 1, durationMs: 500, warmupMs: 100 },
+      drain: [{ backlog: 200, reps: 1 }],
+      normal: { backlog: 200, reps: 1, e2eMessages: 200 },
+      e2e: { fanout1: 200, fanout10: 40, reps: 1, warmup: 0 },
+      latency: {
+        rates: [500, 2000],
+        rateWarmupMs: 100,
+        durationMs: 200,
+        idleRate: 50,
+        idleSamples: 20,
+        reps: 1,
+        warmup: 0,
+      },
+      mix: { messages: 200, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 1 },
+    };
+  }
+  if (mode === 'quick') {
+    return {
+      ...base,
+      raw: { reps: 3, durationMs: 1_000, warmupMs: 500 },
+      drain: [{ backlog: 5_000, reps: 3 }],
+      normal: { backlog: 5_000, reps: 1, e2eMessages: 3_000 },
+      e2e: { fanout1: 3_000, fanout10: 300, reps: 3, warmup: 300 },
+      latency: {
+        rates: [500, 2000],
+        rateWarmupMs: 500,
+        durationMs: 1_000,
+        idleRate: 50,
+        idleSamples: 50,
+        reps: 1,
+        warmup: 300,
+      },
+      mix: { messages: 3_000, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 1 },
+    };
+  }
+  return {
+    ...base,
+    raw: { reps: 5, durationMs: 4_000, warmupMs: 1_000 },
+    drain: [
+      { backlog: 10_000, reps: 5 },
+      { backlog: 100_000, reps: 3 },
+      ...(huge ? [{ backlog: 1_000_000, reps: 1 }] : []),
+    ],
+    normal: { backlog: 10_000, reps: 3, e2eMessages: 20_000 },
+    e2e: { fanout1: 20_000, fanout10: 2_000, reps: 5, warmup: 1_000 },
+    latency: {
+      rates: [500, 2000],
+      rateWarmupMs: 1_000,
+      durationMs: 5_000,
+      idleRate: 50,
+      idleSamples: 300,
+      reps: 3,
+      warmup: 1_000,
+    },
+    mix: { messages: 20_000, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 3 },
+  };
+}
+
+export interface DrainFigures {
+  synchronous: Synchronous;
+  /** Messages published; the backlog is this minus the attempts stuck in flight on /hold. */
+  published: number;
+  backlog: Figure;
+  /** Deliveries per second while the backlog drained, from release to the last arrival. */
+  rate: Figure;
+  /** Deliveries per second between 10% and 90% of the backlog delivered: no start-up, no tail. */
+  steadyRate: Figure;
+  ratioToRaw: Figure;
+  /** Publish rate while the backlog was built (closed loop), messages/s. */
+  setupRate: Figure;
+  /** Peak RSS of the Hookgate process over the whole run (build-up and drain), MB. */
+  peakRssMb: Figure;
+  /** Peak RSS sampled during the drain alone, MB. */
+  drainPeakRssMb: Figure;
+  incompleteRuns: number;
+}
+
+export interface EndToEndFigures {
+  synchronous: Synchronous;
+  fanout: number;
+  messages: number;
+  /** Messages published and delivered to every endpoint, per second (first publish to last arrival). */
+  messagesPerSecond: Figure;
+  deliveriesPerSecond: Figure;
+  /** Deliveries per second as a fraction of the raw ceiling. */
+  ratioToRaw: Figure;
+  /** Publish rate alone (closed loop, 64 in flight), messages/s. */
+  publishRate: Figure;
+  peakRssMb: Figure;
+  incompleteRuns: number;
+}
+
+export interface PublishLatencyFigures {
+  offeredRate: number;
+  durationMs: number;
+  p50Ms: Figure;
+  p99Ms: Figure;
+  maxMs: Figure;
+  achievedRate: Figure;
+  /** How long after the last publish the last delivery arrived, ms. */
+  deliveryLagMs: Figure;
+  errors: number;
+  skipped: number;
+}
+
+export interface FirstAttemptFigures {
+  rate: number;
+  samplesPerRun: number;
+  p50Ms: Figure;
+  p99Ms: Figure;
+  maxMs: Figure;
+}
+
+export interface FailureMixFigures {
+  messages: number;
+  endpoints: number;
+  timingOut: number;
+  requestTimeoutSeconds: number;
+  /** Healthy deliveries per second, all endpoints healthy. */
+  allHealthy: Figure;
+  /** Healthy deliveries per second while `timingOut` endpoints never answer. */
+  mixed: Figure;
+  /** mixed / allHealthy, run by run. */
+  ratio: Figure;
+  incompleteRuns: number;
+}
+
+export interface BenchFigures {
+  rawCeiling: Figure;
+  drain: DrainFigures[];
+  drainNormal: DrainFigures;
+  endToEnd: EndToEndFigures[];
+  publishLatency: PublishLatencyFigures[];
+  /**
+   * The same open-loop generator against the bare receiver (no Hookgate): the latency floor of
+   * the generator, loopback and receiver on this machine at each rate.
+   */
+  latencyFloor: PublishLatencyFigures[];
+  /** Inbound gateway: provider request to 2xx at each offered rate; null when the build has none. */
+  inboundAck: PublishLatencyFigures[] | null;
+  firstAttempt: FirstAttemptFigures;
+  failureMix: FailureMixFigures;
+  hookgateErrors: string[];
+}
+
+export interface BenchOptions {
+  mode: Mode;
+  huge: boolean;
+  /** Path of Hookgate's CLI entry, dist/cli/main.js. */
+  hookgateMain: string;
+  log: (line: string) => void;
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+/** Time allowed for one phase handling `n` messages: generous, but every wait is bounded. */
+const budgetMs = (n: number) => 30_000 + n * 2;
+
+/** Samples a process's RSS every 200 ms; `peak()` is the largest seen since the last `reset()`. */
+function rssSampler(hg: HookgateProc) {
+  let peak = 0;
+  const sample = () => {
+    const m = hg.memory();
+    if (m && m.rssMb > peak) peak = m.rssMb;
+  };
+  const timer = setInterval(sample, 200);
+  return {
+    reset() {
+      peak = 0;
+      sample();
+    },
+    peak() {
+      sample();
+      return peak;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+interface PacedOnce {
+  p50: number;
+  p99: number;
+  max: number;
+  achieved: number;
+  lag: number;
+  errors: number;
+  skipped: number;
+}
+
+function describePaced(one: PacedOnce, withDeliveries = true): string {
+  const base = `p50 ${fmt(one.p50, 2)} ms, p99 ${fmt(one.p99, 2)} ms, max ${fmt(one.max, 1)} ms; achieved ${fmt(one.achieved)}/s`;
+  if (!withDeliveries) return base;
+  return `${base}; deliveries done ${
+    Number.isNaN(one.lag) ? 'NOT within budget' : `${fmt(one.lag)} ms after the last request`
+  }`;
+}
+
+function pacedFigures(rate: number, durationMs: number, runs: PacedOnce[]): PublishLatencyFigures {
+  return {
+    offeredRate: rate,
+    durationMs,
+    p50Ms: figure(runs.map((r) => r.p50)),
+    p99Ms: figure(runs.map((r) => r.p99)),
+    maxMs: figure(runs.map((r) => r.max)),
+    achievedRate: figure(runs.map((r) => r.achieved)),
+    deliveryLagMs: figure(runs.map((r) => r.lag)),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    skipped: runs.reduce((n, r) => n + r.skipped, 0),
+  };
+}
+
+class Bench {
+  private readonly errors: string[] = [];
+  private raw = Number.NaN;
+
+  constructor(
+    private readonly o: BenchOptions,
+    private readonly plan: Plan,
+    private readonly receiver: ReceiverProc,
+    private readonly loadgen: LoadgenProc,
+  ) {}
+
+  private async hookgate(
+    synchronous: Synchronous,
+    requestTimeoutSeconds: number,
+  ): Promise<{ hg: HookgateProc; admin: AdminClient }> {
+    const hg = await startHookgate({ main: this.o.hookgateMain, synchronous, requestTimeoutSeconds });
+    return { hg, admin: adminClient(hg) };
+  }
+
+  private async finish(hg: HookgateProc, admin: AdminClient): Promise<void> {
+    this.errors.push(...hg.errorLines());
+    await admin.close();
+    await hg.stop();
+  }
+
+  private publish(hg: HookgateProc, apps: string[], count: number): Promise<PublishResult> {
+    return this.loadgen.run<PublishResult>(
+      {
+        cmd: 'publish',
+        target: { base: hg.url, token: hg.token, apps, payloadBytes: this.plan.payloadBytes },
+        count,
+        concurrency: this.plan.concurrency,
+        deadlineMs: budgetMs(count),
+      },
+      budgetMs(count) + 30_000,
+    );
+  }
+
+  private checkPublish(r: { accepted: number; errors: number; firstError: string | null }, what: string) {
+    if (r.errors > 0) this.o.log(`  ! ${what}: ${r.errors} publish errors, first: ${r.firstError}`);
+    if (r.accepted === 0) throw new Error(`${what}: no message was accepted (${r.firstError})`);
+  }
+
+  /** Publishes `count` messages and waits for their deliveries, so JIT and caches are warm. */
+  private async warmUp(hg: HookgateProc, apps: string[], count: number, deliveriesPerMessage: number) {
+    if (count === 0) return;
+    this.receiver.reset(count * deliveriesPerMessage);
+    const r = await this.publish(hg, apps, count);
+    this.checkPublish(r, 'warm-up');
+    if ((await this.receiver.reached(budgetMs(count))) === null) throw new Error('warm-up not delivered');
+  }
+
+  async rawCeiling(): Promise<Figure> {
+    const { reps, durationMs, warmupMs } = this.plan.raw;
+    const runs: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      this.receiver.reset(0);
+      const r = await this.loadgen.run<RawResult>(
+        {
+          cmd: 'raw',
+          url: this.receiver.url('/ok/raw'),
+          concurrency: this.plan.concurrency,
+          durationMs,
+          warmupMs,
+          body: messageBody(0, this.plan.payloadBytes, 0),
+        },
+        durationMs + warmupMs + 30_000,
+      );
+      if (r.errors > 0) this.o.log(`  ! raw loop: ${r.errors} errors`);
+      runs.push(r.rate);
+      this.o.log(`raw ceiling ${i + 1}/${reps}: ${fmt(r.rate)} requests/s`);
+    }
+    const f = figure(runs);
+    this.raw = f.median;
+    return f;
+  }
+
+  /**
+   * One drain run, after a warm-up delivery of a few messages. The backlog is made through the
+   * public API: every endpoint then points at the receiver's /hold path, which accepts requests and answers none until released (the
+   * request timeout is an hour). The dispatcher fills its in-flight slots with stuck attempts
+   * (16 per endpoint; with 16 endpoints that is also its global cap of 256), so everything
+   * published after that stays pending in the store; Hookgate's endpoint stats must show exactly
+   * published = pending + sending before the clock starts. Then each endpoint is PATCHed to /ok,
+   * the held requests are answered, and the clock runs from that release until the receiver has
+   * seen every one of the pending deliveries once. The stuck attempts are not counted.
+   */
+  private async drainOnce(synchronous: Synchronous, published: number) {
+    const { hg, admin } = await this.hookgate(synchronous, 3600);
+    const rss = rssSampler(hg);
+    try {
+      const apps = await admin.createApps(this.plan.apps, 1, (a) => this.receiver.url(`/ok/${a}`));
+      const ids = apps.map((a) => a.id);
+      // Deliver a few messages first so the delivery path is as warm for a short drain as for a long one.
+      await this.warmUp(hg, ids, this.plan.e2e.warmup, 1);
+      for (const app of apps) {
+        await admin.call('PATCH', `/api/v1/app/${app.id}/endpoint/${app.endpoints[0]}`, {
+          url: this.receiver.url(`/hold/${app.id}`),
+        });
+      }
+      this.receiver.reset(0);
+      const pub = await this.publish(
+        hg,
+        apps.map((a) => a.id),
+        published,
+      );
+      this.checkPublish(pub, 'drain build-up');
+      const setupRate = pub.accepted / ((pub.finishedAt - pub.startedAt) / 1000);
+      const { pending: backlog } = await this.settledBacklog(admin, apps, pub.accepted);
+      for (const app of apps) {
+        await admin.call('PATCH', `/api/v1/app/${app.id}/endpoint/${app.endpoints[0]}`, {
+          url: this.receiver.url(`/ok/${app.id}`),
+        });
+      }
+      const [m10, m90] = [Math.ceil(backlog * 0.1), Math.floor(backlog * 0.9)];
+      this.receiver.reset(backlog, false, [m10, m90]);
+      rss.reset();
+      const release = await this.receiver.release();
+      const reachedAt = await this.receiver.reached(budgetMs(backlog));
+      const at10 = reachedAt === null ? null : await this.receiver.mark(1000);
+      const at90 = reachedAt === null ? null : await this.receiver.mark(1000);
+      const steadyRate = at10 !== null && at90 !== null ? (m90 - m10) / ((at90 - at10) / 1000) : Number.NaN;
+      let delivered = backlog;
+      let end = reachedAt ?? Number.NaN;
+      if (reachedAt === null) {
+        delivered = (await this.receiver.stats()).distinct;
+        end = release.at + budgetMs(backlog);
+        this.o.log(`  ! drain incomplete: ${delivered} of ${backlog} delivered within the time budget`);
+      }
+      const rate = delivered / ((end - release.at) / 1000);
+      const drainPeak = rss.peak();
+      const peakRss = hg.memory()?.peakRssMb ?? Number.NaN;
+      return {
+        backlog,
+        rate,
+        steadyRate,
+        setupRate,
+        peakRss,
+        drainPeak,
+        incomplete: reachedAt === null,
+      };
+    } finally {
+      rss.stop();
+      await this.finish(hg, admin);
+    }
+  }
+
+  /**
+   * Waits until Hookgate's own counts settle: every accepted message is either pending (the
+   * backlog) or leased to an attempt stuck on /hold ("sending"), and neither count moves.
+   */
+  private async settledBacklog(
+    admin: AdminClient,
+    apps: Array<{ id: string; endpoints: string[] }>,
+    accepted: number,
+  ): Promise<{ pending: number; sending: number }> {
+    let last = '';
+    let since = Date.now();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      let pending = 0;
+      let sending = 0;
+      for (const app of apps) {
+        const s = await admin.call<{ pending: number; sending: number }>(
+          'GET',
+          `/api/v1/app/${app.id}/endpoint/${app.endpoints[0]}/stats`,
+        );
+        pending += s.pending;
+        sending += s.sending;
+      }
+      const now = `${pending}/${sending}`;
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (pending + sending === accepted && Date.now() - since >= 500) {
+        return { pending, sending };
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `backlog did not settle: ${pending} pending + ${sending} sending ≠ ${accepted} published`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async drain(synchronous: Synchronous, published: number, reps: number): Promise<DrainFigures> {
+    const runs: Array<Awaited<ReturnType<Bench['drainOnce']>>> = [];
+    for (let i = 0; i < reps; i++) {
+      const r = await this.drainOnce(synchronous, published);
+      runs.push(r);
+      this.o.log(
+        `drain ${synchronous} ${fmt(published)} published, backlog ${fmt(r.backlog)} ${i + 1}/${reps}: ` +
+          `${fmt(r.rate)} deliveries/s (${pct(r.rate / this.raw)} of raw; 10–90% at ${fmt(r.steadyRate)}/s), ` +
+          `built at ${fmt(r.setupRate)} msg/s, ` +
+          `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)`,
+      );
+    }
+    const rate = figure(runs.map((r) => r.rate));
+    return {
+      synchronous,
+      published,
+      backlog: figure(runs.map((r) => r.backlog)),
+      rate,
+      steadyRate: figure(runs.map((r) => r.steadyRate)),
+      ratioToRaw: ratio(rate, this.raw),
+      setupRate: figure(runs.map((r) => r.setupRate)),
+      peakRssMb: figure(runs.map((r) => r.peakRss)),
+      drainPeakRssMb: figure(runs.map((r) => r.drainPeak)),
+      incompleteRuns: runs.filter((r) => r.incomplete).length,
+    };
+  }
+
+  /** Publish `messages` over HTTP (closed loop) and time from the first publish to the last arrival. */
+  private async endToEndOnce(synchronous: Synchronous, fanout: number, messages: number) {
+    const { hg, admin } = await this.hookgate(synchronous, 15);
+    try {
+      const apps = await admin.createApps(this.plan.apps, fanout, (a, k) =>
+        this.receiver.url(`/ok/${a}/${k}`),
+      );
+      const ids = apps.map((a) => a.id);
+      await this.warmUp(hg, ids, Math.min(Math.ceil(this.plan.e2e.warmup / fanout), messages), fanout);
+      const target = messages * fanout;
+      this.receiver.reset(target);
+      const reached = this.receiver.reached(budgetMs(target) + budgetMs(messages));
+      const pub = await this.publish(hg, ids, messages);
+      this.checkPublish(pub, 'end to end');
+      const reachedAt = await reached;
+      let delivered = target;
+      let end = reachedAt ?? Number.NaN;
+      if (reachedAt === null || pub.accepted < messages) {
+        const s = await this.receiver.stats();
+        delivered = s.distinct;
+        end = performance.timeOrigin + performance.now();
+        this.o.log(`  ! end to end incomplete: ${delivered} of ${target} deliveries`);
+      }
+      const seconds = (end - pub.startedAt) / 1000;
+      return {
+        msgs: delivered / fanout / seconds,
+        deliveries: delivered / seconds,
+        publishRate: pub.accepted / ((pub.finishedAt - pub.startedAt) / 1000),
+        peakRss: hg.memory()?.peakRssMb ?? Number.NaN,
+        incomplete: delivered < target,
+      };
+    } finally {
+      await this.finish(hg, admin);
+    }
+  }
+
+  async endToEnd(
+    synchronous: Synchronous,
+    fanout: number,
+    messages: number,
+    reps: number,
+  ): Promise<EndToEndFigures> {
+    const runs: Array<Awaited<ReturnType<Bench['endToEndOnce']>>> = [];
+    for (let i = 0; i < reps; i++) {
+      const r = await this.endToEndOnce(synchronous, fanout, messages);
+      runs.push(r);
+      this.o.log(
+        `end to end ${synchronous} fan-out ${fanout}, ${fmt(messages)} messages ${i + 1}/${reps}: ` +
+          `${fmt(r.msgs)} msg/s = ${fmt(r.deliveries)} deliveries/s (${pct(r.deliveries / this.raw)} of raw), ` +
+          `publish alone ${fmt(r.publishRate)} msg/s`,
+      );
+    }
+    const deliveries = figure(runs.map((r) => r.deliveries));
+    return {
+      synchronous,
+      fanout,
+      messages,
+      messagesPerSecond: figure(runs.map((r) => r.msgs)),
+      deliveriesPerSecond: deliveries,
+      ratioToRaw: ratio(deliveries, this.raw),
+      publishRate: figure(runs.map((r) => r.publishRate)),
+      peakRssMb: figure(runs.map((r) => r.peakRss)),
+      incompleteRuns: runs.filter((r) => r.incomplete).length,
+    };
+  }
+
+  /**
+   * Latency, one Hookgate per repetition: first publish-to-first-attempt on an otherwise idle
+   * system (one message at a time at a low paced rate, send time in the payload, compared with
+   * the receiver's arrival clock), then publish latency at each fixed offered rate (open loop:
+   * measured from each request's scheduled send time, so a stalled server cannot hide it).
+   */
+  async latency(): Promise<{
+    publish: PublishLatencyFigures[];
+    floor: PublishLatencyFigures[];
+    inbound: PublishLatencyFigures[] | null;
+    firstAttempt: FirstAttemptFigures;
+  }> {
+    const L = this.plan.latency;
+    const first: Array<{ p50: number; p99: number; max: number }> = [];
+    const byRate = new Map<number, PacedOnce[]>();
+    const inboundByRate = new Map<number, PacedOnce[]>();
+    const floorByRate = new Map<number, PacedOnce[]>();
+    for (let i = 0; i < L.reps; i++) {
+      for (const rate of L.rates) {
+        const one = await this.floorOnce(rate);
+        floorByRate.set(rate, [...(floorByRate.get(rate) ?? []), one]);
+        this.o.log(
+          `generator floor (bare receiver) at ${fmt(rate)} req/s ${i + 1}/${L.reps}: ${describePaced(one, false)}`,
+        );
+      }
+      const { hg, admin } = await this.hookgate('FULL', 15);
+      try {
+        const apps = (await admin.createApps(this.plan.apps, 1, (a) => this.receiver.url(`/ok/${a}`))).map(
+          (a) => a.id,
+        );
+        const target: PublishTarget = {
+          base: hg.url,
+          token: hg.token,
+          apps,
+          payloadBytes: this.plan.payloadBytes,
+        };
+        await this.warmUp(hg, apps, L.warmup, 1);
+
+        this.receiver.reset(L.idleSamples, true);
+        const idle = await this.loadgen.run<PacedResult>(
+          {
+            cmd: 'paced',
+            target,
+            rate: L.idleRate,
+            warmupMs: 0,
+            durationMs: (L.idleSamples / L.idleRate) * 1000,
+            maxOutstanding: 1000,
+          },
+          budgetMs(L.idleSamples) + (L.idleSamples / L.idleRate) * 1000,
+        );
+        this.checkPublish(idle, 'idle latency');
+        await this.receiver.reached(budgetMs(L.idleSamples));
+        const { latencies } = await this.receiver.stats();
+        const f = {
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+          max: percentile(latencies, 100),
+        };
+        first.push(f);
+        this.o.log(
+          `publish → first attempt, idle (${L.idleRate} msg/s) ${i + 1}/${L.reps}: p50 ${fmt(f.p50, 2)} ms, ` +
+            `p99 ${fmt(f.p99, 2)} ms, max ${fmt(f.max, 2)} ms (${latencies.length} samples)`,
+        );
+
+        for (const rate of L.rates) {
+          const one = await this.pacedOnce(target, rate);
+          byRate.set(rate, [...(byRate.get(rate) ?? []), one]);
+          this.o.log(`publish latency at ${fmt(rate)} msg/s ${i + 1}/${L.reps}: ${describePaced(one)}`);
+        }
+
+        const source = await this.inboundSource(admin);
+        if (source === null) {
+          if (i === 0) this.o.log('inbound ack: this Hookgate build has no inbound gateway; not measured');
+          continue;
+        }
+        for (const rate of L.rates) {
+          const one = await this.pacedOnce(
+            { ...target, inbound: { ...source, runId: `r${i}-${rate}` } },
+            rate,
+          );
+          inboundByRate.set(rate, [...(inboundByRate.get(rate) ?? []), one]);
+          this.o.log(`inbound ack at ${fmt(rate)} requests/s ${i + 1}/${L.reps}: ${describePaced(one)}`);
+        }
+      } finally {
+        await this.finish(hg, admin);
+      }
+    }
+    return {
+      firstAttempt: {
+        rate: L.idleRate,
+        samplesPerRun: L.idleSamples,
+        p50Ms: figure(first.map((f) => f.p50)),
+        p99Ms: figure(first.map((f) => f.p99)),
+        maxMs: figure(first.map((f) => f.max)),
+      },
+      publish: L.rates.map((rate) => pacedFigures(rate, L.durationMs, byRate.get(rate) ?? [])),
+      floor: L.rates.map((rate) => pacedFigures(rate, L.durationMs, floorByRate.get(rate) ?? [])),
+      inbound:
+        inboundByRate.size === 0
+          ? null
+          : L.rates.map((rate) => pacedFigures(rate, L.durationMs, inboundByRate.get(rate) ?? [])),
+    };
+  }
+
+  /**
+   * Open-loop requests at `rate`: an unmeasured warm-up at that rate, then the measured duration;
+   * then waits until every request has been delivered (so the next phase starts on a drained
+   * system).
+   */
+  private async pacedOnce(target: PublishTarget, rate: number): Promise<PacedOnce> {
+    const L = this.plan.latency;
+    const offered = Math.round((rate * L.durationMs) / 1000);
+    const sent = Math.round((rate * L.rateWarmupMs) / 1000) + offered;
+    this.receiver.reset(sent);
+    const r = await this.loadgen.run<PacedResult>(
+      {
+        cmd: 'paced',
+        target,
+        rate,
+        warmupMs: L.rateWarmupMs,
+        durationMs: L.durationMs,
+        maxOutstanding: 10_000,
+      },
+      L.rateWarmupMs + L.durationMs + budgetMs(sent),
+    );
+    if (r.sent !== sent) throw new Error(`paced run sent ${r.sent}, expected ${sent}`);
+    this.checkPublish(r, `paced ${rate}/s`);
+    const reachedAt = await this.receiver.reached(budgetMs(offered));
+    return {
+      p50: percentile(r.latencies, 50),
+      p99: percentile(r.latencies, 99),
+      max: percentile(r.latencies, 100),
+      achieved: r.accepted / ((r.finishedAt - r.startedAt) / 1000),
+      lag: reachedAt === null ? Number.NaN : reachedAt - r.finishedAt,
+      errors: r.errors,
+      skipped: r.skipped,
+    };
+  }
+
+  /** The paced generator straight at the receiver: same requests, no Hookgate in between. */
+  private async floorOnce(rate: number): Promise<PacedOnce> {
+    const L = this.plan.latency;
+    const offered = Math.round((rate * L.durationMs) / 1000);
+    this.receiver.reset(0);
+    const target: PublishTarget = {
+      base: this.receiver.url(''),
+      token: 'none',
+      apps: ['floor'],
+      payloadBytes: this.plan.payloadBytes,
+    };
+    const r = await this.loadgen.run<PacedResult>(
+      {
+        cmd: 'paced',
+        target,
+        rate,
+        warmupMs: L.rateWarmupMs,
+        durationMs: L.durationMs,
+        maxOutstanding: 10_000,
+      },
+      L.rateWarmupMs + L.durationMs + budgetMs(offered),
+    );
+    this.checkPublish(r, `generator floor ${rate}/s`);
+    return {
+      p50: percentile(r.latencies, 50),
+      p99: percentile(r.latencies, 99),
+      max: percentile(r.latencies, 100),
+      achieved: r.accepted / ((r.finishedAt - r.startedAt) / 1000),
+      lag: Number.NaN,
+      errors: r.errors,
+      skipped: r.skipped,
+    };
+  }
+
+  /** A generic-webhook inbound source forwarding to the receiver, or null if the build has none. */
+  private async inboundSource(admin: AdminClient): Promise<{ url: string; secret: string } | null> {
+    const secret = 'bench-inbound-secret';
+    let source: { id: string; ingestUrl: string };
+    try {
+      source = await admin.call<{ id: string; ingestUrl: string }>('POST', '/ingest/api/v1/source', {
+        name: 'bench',
+        type: 'generic-webhook',
+        config: { secret },
+      });
+    } catch (e) {
+      if (/HTTP 404/.test(String(e))) return null;
+      throw e;
+    }
+    await admin.call('POST', `/ingest/api/v1/source/${source.id}/endpoint`, {
+      url: this.receiver.url('/ok/in'),
+    });
+    return { url: source.ingestUrl, secret };
+  }
+
+  /**
+   * Failure mix: `endpoints` applications with one endpoint each, messages round-robin over them.
+   * In the mixed run `timingOut` of them point at /hang (never answered; Hookgate's request
+   * timeout ends each attempt). Healthy deliveries per second from the first publish to the
+   * last healthy arrival, compared with the same run where every endpoint is healthy.
+   */
+  private async mixOnce(timingOut: number): Promise<{ rate: number; incomplete: boolean }> {
+    const M = this.plan.mix;
+    const { hg, admin } = await this.hookgate('FULL', M.requestTimeoutSeconds);
+    try {
+      const every = Math.round(M.endpoints / Math.max(1, timingOut));
+      const hangs = (a: number) => timingOut > 0 && a % every === 0 && a / every < timingOut;
+      const apps = await admin.createApps(M.endpoints, 1, (a) =>
+        this.receiver.url(hangs(a) ? `/hang/${a}` : `/ok/${a}`),
+      );
+      let healthy = 0;
+      for (let i = 0; i < M.messages; i++) if (!hangs(i % M.endpoints)) healthy++;
+      this.receiver.reset(healthy);
+      const reached = this.receiver.reached(budgetMs(M.messages) * 2);
+      const pub = await this.publish(
+        hg,
+        apps.map((a) => a.id),
+        M.messages,
+      );
+      this.checkPublish(pub, 'failure mix');
+      const reachedAt = await reached;
+      if (reachedAt === null) {
+        const s = await this.receiver.stats();
+        const now = performance.timeOrigin + performance.now();
+        this.o.log(`  ! failure mix incomplete: ${s.distinct} of ${healthy} healthy deliveries`);
+        return { rate: s.distinct / ((now - pub.startedAt) / 1000), incomplete: true };
+      }
+      return { rate: healthy / ((reachedAt - pub.startedAt) / 1000), incomplete: false };
+    } finally {
+      await this.finish(hg, admin);
+    }
+  }
+
+  async failureMix(): Promise<FailureMixFigures> {
+    const M = this.plan.mix;
+    const healthy: number[] = [];
+    const mixed: number[] = [];
+    let incomplete = 0;
+    for (let i = 0; i < M.reps; i++) {
+      const h = await this.mixOnce(0);
+      const m = await this.mixOnce(M.timingOut);
+      healthy.push(h.rate);
+      mixed.push(m.rate);
+      incomplete += Number(h.incomplete) + Number(m.incomplete);
+      this.o.log(
+        `failure mix ${i + 1}/${M.reps}: all healthy ${fmt(h.rate)} deliveries/s; with ${M.timingOut} of ` +
+          `${M.endpoints} endpoints timing out ${fmt(m.rate)} healthy deliveries/s (${pct(m.rate / h.rate)})`,
+      );
+    }
+    const allHealthy = figure(healthy);
+    const mixedF = figure(mixed);
+    return {
+      messages: M.messages,
+      endpoints: M.endpoints,
+      timingOut: M.timingOut,
+      requestTimeoutSeconds: M.requestTimeoutSeconds,
+      allHealthy,
+      mixed: mixedF,
+      ratio: pairedRatio(mixedF, allHealthy),
+      incompleteRuns: incomplete,
+    };
+  }
+
+  hookgateErrors(): string[] {
+    return this.errors;
+  }
+}
+
+/** Runs every scenario of the plan in order; children are started here and stopped before it returns. */
+export async function runBench(o: BenchOptions, plan: Plan): Promise<BenchFigures> {
+  const receiver = await startReceiver();
+  const loadgen = await startLoadgen();
+  try {
+    const b = new Bench(o, plan, receiver, loadgen);
+    const rawCeiling = await b.rawCeiling();
+    const drain: DrainFigures[] = [];
+    for (const d of plan.drain) drain.push(await b.drain('FULL', d.backlog, d.reps));
+    const drainNormal = await b.drain('NORMAL', plan.normal.backlog, plan.normal.reps);
+    const endToEnd = [
+      await b.endToEnd('FULL', 1, plan.e2e.fanout1, plan.e2e.reps),
+      await b.endToEnd('FULL', 10, plan.e2e.fanout10, plan.e2e.reps),
+      await b.endToEnd('NORMAL', 1, plan.normal.e2eMessages, plan.normal.reps),
+    ];
+    const latency = await b.latency();
+    const failureMix = await b.failureMix();
+    return {
+      rawCeiling,
+      drain,
+      drainNormal,
+      endToEnd,
+      publishLatency: latency.publish,
+      latencyFloor: latency.floor,
+      inboundAck: latency.inbound,
+      firstAttempt: latency.firstAttempt,
+      failureMix,
+      hookgateErrors: b.hookgateErrors(),
+    };
+  } finally {
+    receiver.stop();
+    loadgen.stop();
+  }
+}

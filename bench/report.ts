@@ -1,0 +1,373 @@
+/** Turns bench figures into the console table, the JSON record and the BENCHMARKS.md section. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { BenchFigures, Mode, Plan } from './harness.js';
+import type { Figure } from './stats.js';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  node: string;
+  platform: string;
+  totalMemoryGb: number;
+}
+
+export interface RunMeta {
+  command: string;
+  mode: Mode;
+  date: string;
+  durationSeconds: number;
+  machine: Machine;
+  /** 1-minute load average at the start and at the end: other work on the machine skews figures. */
+  loadAverage: { start: number; end: number };
+  /** Commit of the Hookgate tree measured, and whether src/ had uncommitted changes. */
+  commit: string | null;
+  srcModified: boolean | null;
+}
+
+export interface TargetCheck {
+  figure: string;
+  target: string;
+  measured: string;
+  /** null: not measurable yet (the feature does not exist). */
+  met: boolean | null;
+  verdict: string;
+}
+
+export interface BenchRecord {
+  meta: RunMeta;
+  plan: Plan;
+  figures: BenchFigures;
+  targets: TargetCheck[];
+  notMeasured: string[];
+}
+
+export interface Row {
+  figure: string;
+  unit: string;
+  f: Figure;
+  /** Fraction of the raw ceiling, when the figure is a throughput. */
+  vsRaw?: Figure;
+  digits?: number;
+}
+
+const num = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : 'n/a';
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+const size = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
+
+const ratioOf = (x: Figure, by: number): Figure => ({
+  median: x.median / by,
+  min: x.min / by,
+  max: x.max / by,
+  runs: x.runs.map((v) => v / by),
+});
+
+export function rows(f: BenchFigures): Row[] {
+  const out: Row[] = [
+    { figure: 'raw ceiling (undici POST loop, 64 in flight)', unit: 'req/s', f: f.rawCeiling },
+  ];
+  for (const d of f.drain) {
+    out.push({
+      figure: `drain, SQLite FULL, ${size(d.published)} published (backlog ${num(d.backlog.median)})`,
+      unit: 'deliveries/s',
+      f: d.rate,
+      vsRaw: d.ratioToRaw,
+    });
+    out.push({
+      figure: '  … same drain, from 10% to 90% delivered (steady rate)',
+      unit: 'deliveries/s',
+      f: d.steadyRate,
+      vsRaw: ratioOf(d.steadyRate, f.rawCeiling.median),
+    });
+  }
+  for (const d of f.drain) {
+    out.push({
+      figure: `peak RSS, ${size(d.published)} backlog run (build-up + drain)`,
+      unit: 'MB',
+      f: d.peakRssMb,
+    });
+  }
+  const dn = f.drainNormal;
+  out.push({
+    figure: `drain, SQLite NORMAL, ${size(dn.published)} published`,
+    unit: 'deliveries/s',
+    f: dn.rate,
+    vsRaw: dn.ratioToRaw,
+  });
+  const first = f.drain[0];
+  const last = f.drain[f.drain.length - 1];
+  if (first && last && last !== first) {
+    out.push({
+      figure: `drain at ${size(last.published)} ÷ drain at ${size(first.published)}`,
+      unit: 'ratio',
+      f: { ...last.rate, median: last.rate.median / first.rate.median, min: Number.NaN, max: Number.NaN },
+      digits: 2,
+    });
+  }
+  for (const e of f.endToEnd) {
+    out.push({
+      figure: `end to end, ${e.synchronous}, fan-out ${e.fanout} (${size(e.messages)} messages)`,
+      unit: 'msg/s',
+      f: e.messagesPerSecond,
+    });
+    out.push({
+      figure: `  … deliveries, ${e.synchronous}, fan-out ${e.fanout}`,
+      unit: 'deliveries/s',
+      f: e.deliveriesPerSecond,
+      vsRaw: e.ratioToRaw,
+    });
+  }
+  for (const p of f.publishLatency) {
+    out.push({
+      figure: `publish latency p50 at ${num(p.offeredRate)} msg/s offered`,
+      unit: 'ms',
+      f: p.p50Ms,
+      digits: 2,
+    });
+    out.push({
+      figure: `publish latency p99 at ${num(p.offeredRate)} msg/s offered`,
+      unit: 'ms',
+      f: p.p99Ms,
+      digits: 2,
+    });
+  }
+  const fa = f.firstAttempt;
+  out.push({
+    figure: `publish → first attempt p50, idle (${fa.rate} msg/s)`,
+    unit: 'ms',
+    f: fa.p50Ms,
+    digits: 2,
+  });
+  out.push({
+    figure: `publish → first attempt p99, idle (${fa.rate} msg/s)`,
+    unit: 'ms',
+    f: fa.p99Ms,
+    digits: 2,
+  });
+  for (const p of f.latencyFloor) {
+    out.push({
+      figure: `  … generator floor p99 at ${num(p.offeredRate)} req/s (bare receiver)`,
+      unit: 'ms',
+      f: p.p99Ms,
+      digits: 2,
+    });
+  }
+  for (const p of f.inboundAck ?? []) {
+    out.push({
+      figure: `inbound ack p50 at ${num(p.offeredRate)} req/s offered`,
+      unit: 'ms',
+      f: p.p50Ms,
+      digits: 2,
+    });
+    out.push({
+      figure: `inbound ack p99 at ${num(p.offeredRate)} req/s offered`,
+      unit: 'ms',
+      f: p.p99Ms,
+      digits: 2,
+    });
+  }
+  const m = f.failureMix;
+  out.push({
+    figure: `failure mix: all ${m.endpoints} endpoints healthy`,
+    unit: 'deliveries/s',
+    f: m.allHealthy,
+  });
+  out.push({
+    figure: `failure mix: ${m.timingOut} of ${m.endpoints} timing out (healthy only)`,
+    unit: 'deliveries/s',
+    f: m.mixed,
+  });
+  out.push({ figure: 'failure mix: healthy throughput ratio', unit: 'ratio', f: m.ratio, digits: 2 });
+  return out;
+}
+
+const range = (r: Row) =>
+  Number.isFinite(r.f.min) ? `${num(r.f.min, r.digits)}–${num(r.f.max, r.digits)}` : '';
+
+export function consoleTable(f: BenchFigures): string {
+  const header = ['figure', 'median', 'min–max', 'unit', 'vs raw'];
+  const body = rows(f).map((r) => [
+    r.figure,
+    num(r.f.median, r.digits),
+    range(r),
+    r.unit,
+    r.vsRaw ? pct(r.vsRaw.median) : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 || i === 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Verdicts against issue 5's targets for a 2-core machine. */
+export function checkTargets(f: BenchFigures): { targets: TargetCheck[]; notMeasured: string[] } {
+  const targets: TargetCheck[] = [];
+  const atLeast = (
+    figureName: string,
+    target: string,
+    value: number,
+    min: number,
+    show: (n: number) => string,
+    extra = '',
+  ) => {
+    const met = value >= min;
+    targets.push({
+      figure: figureName,
+      target,
+      measured: show(value) + extra,
+      met,
+      verdict: met
+        ? `met (${(value / min).toFixed(3)}× the target)`
+        : `missed: ${(value / min).toFixed(3)}× the target, short by ${show(min - value)}`,
+    });
+  };
+  const atMost = (
+    figureName: string,
+    target: string,
+    value: number,
+    max: number,
+    show: (n: number) => string,
+    extra = '',
+  ) => {
+    const met = value <= max;
+    targets.push({
+      figure: figureName,
+      target,
+      measured: show(value) + extra,
+      met,
+      verdict: met
+        ? `met (${show(max - value)} to spare)`
+        : `missed: ${(value / max).toFixed(2)}× the limit, over by ${show(value - max)}`,
+    });
+  };
+  const points = (n: number) => `${(n * 100).toFixed(1)}%`;
+  const ms = (n: number) => `${n.toFixed(2)} ms`;
+  const first = f.drain[0]!;
+  const last = f.drain[f.drain.length - 1]!;
+  atLeast(
+    'drain, SQLite FULL',
+    '≥ 60% of the raw ceiling',
+    first.ratioToRaw.median,
+    0.6,
+    points,
+    ` (${size(first.published)} published)`,
+  );
+  const e1 = f.endToEnd.find((e) => e.fanout === 1 && e.synchronous === 'FULL')!;
+  atLeast('end to end, fan-out 1', '≥ 35% of the raw ceiling', e1.ratioToRaw.median, 0.35, points);
+  const p2000 = f.publishLatency.find((p) => p.offeredRate === 2000);
+  if (p2000) atMost('publish latency at 2,000 msg/s', 'p99 ≤ 5 ms', p2000.p99Ms.median, 5, ms);
+  atMost('publish → first attempt, idle', 'p50 ≤ 5 ms', f.firstAttempt.p50Ms.median, 5, ms);
+  atMost('publish → first attempt, idle', 'p99 ≤ 25 ms', f.firstAttempt.p99Ms.median, 25, ms);
+  // The scaling targets are about a 1M backlog: a smaller run shows the trend, not a verdict.
+  const scaled = (check: TargetCheck) => {
+    if (last.published >= 1_000_000) return;
+    check.measured += ` at ${size(last.published)}`;
+    check.verdict = `not measured at 1M (largest run ${size(last.published)}, where it would be ${check.met ? 'met' : 'missed'})`;
+    check.met = null;
+  };
+  if (last !== first) {
+    atLeast('drain at 1M backlog vs 10k backlog', '≥ 0.9', last.rate.median / first.rate.median, 0.9, (n) =>
+      n.toFixed(2),
+    );
+    scaled(targets[targets.length - 1]!);
+  }
+  atMost('peak RSS at 1M backlog', '≤ 300 MB', last.peakRssMb.median, 300, (n) => `${n.toFixed(0)} MB`);
+  scaled(targets[targets.length - 1]!);
+  atLeast(
+    'healthy throughput with 10% of endpoints timing out',
+    '≥ 0.8 of all-healthy',
+    f.failureMix.ratio.median,
+    0.8,
+    (n) => n.toFixed(3),
+  );
+  const notMeasured = [
+    'PostgreSQL store: drain and end to end (the harness starts SQLite only; see BENCHMARKS.md)',
+  ];
+  if (f.inboundAck === null)
+    notMeasured.push('Inbound gateway: ack p50/p99 (the measured build has no inbound gateway)');
+  notMeasured.push(
+    'Claim latency at each backlog size (needs instrumentation inside the dispatcher; drain rate is measured instead)',
+  );
+  if (last.published < 1_000_000) {
+    notMeasured.push('Drain rate and peak RSS at a 1M backlog (run `npm run bench -- --huge`)');
+  }
+  for (const n of notMeasured.filter((x) => /^(PostgreSQL|Inbound)/.test(x))) {
+    targets.push({
+      figure: n.split(':')[0]!,
+      target: '—',
+      measured: 'not measured',
+      met: null,
+      verdict: 'placeholder',
+    });
+  }
+  return { targets, notMeasured };
+}
+
+export function markdownSection(r: BenchRecord, key: string): string {
+  const { meta } = r;
+  const m = meta.machine;
+  const lines: string[] = [];
+  const title =
+    { full: 'Full run', quick: 'Quick run', tiny: 'Tiny run', huge: 'Full run with a 1M backlog' }[key] ??
+    key;
+  lines.push(`### ${title}: ${meta.date.slice(0, 10)}`, '');
+  lines.push(`- Command: \`${meta.command}\``);
+  lines.push(`- Date: ${meta.date} (took ${Math.round(meta.durationSeconds)} s)`);
+  lines.push(
+    `- Machine: ${m.cores} cores, ${m.cpuModel}, ${m.totalMemoryGb.toFixed(1)} GB RAM, Node ${m.node}, ${m.platform}`,
+  );
+  lines.push(
+    `- Hookgate: commit ${meta.commit ?? 'unknown'}${meta.srcModified ? ' with uncommitted changes in src/' : ''}`,
+  );
+  lines.push(
+    `- Load average (1 min) at start / end: ${meta.loadAverage.start.toFixed(2)} / ${meta.loadAverage.end.toFixed(2)}`,
+  );
+  lines.push(`- Raw JSON: \`bench/results/${key}.json\``, '');
+  lines.push('| figure | median | min–max | unit | vs raw ceiling |', '|---|---:|---:|---|---:|');
+  for (const row of rows(r.figures)) {
+    lines.push(
+      `| ${row.figure.trim().replace(/^… /, '↳ ')} | ${num(row.f.median, row.digits)} | ${range(row)} | ${row.unit} | ${
+        row.vsRaw ? pct(row.vsRaw.median) : ''
+      } |`,
+    );
+  }
+  lines.push(
+    '',
+    '#### Targets (issue 5)',
+    '',
+    '| figure | target | measured | verdict |',
+    '|---|---|---|---|',
+  );
+  for (const t of r.targets) {
+    const mark = t.met === null ? '—' : t.met ? '✅' : '❌';
+    lines.push(`| ${t.figure} | ${t.target} | ${t.measured} | ${mark} ${t.verdict} |`);
+  }
+  if (r.notMeasured.length) {
+    lines.push('', 'Not measured in this run:', '');
+    for (const n of r.notMeasured) lines.push(`- ${n}`);
+  }
+  if (r.figures.hookgateErrors.length) {
+    lines.push(
+      '',
+      `Hookgate logged ${r.figures.hookgateErrors.length} error lines during the run (see the JSON).`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Replaces (or appends) the section between this mode's markers in BENCHMARKS.md. */
+export function updateBenchmarksMd(path: string, key: string, section: string): void {
+  const start = `<!-- bench:${key}:start -->`;
+  const end = `<!-- bench:${key}:end -->`;
+  const block = `${start}\n${section}\n${end}`;
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  const next =
+    from >= 0 && to > from
+      ? text.slice(0, from) + block + text.slice(to + end.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}

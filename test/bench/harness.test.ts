@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchRecord } from '../../bench/report.js';
+import type { Figure } from '../../bench/stats.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const OUT_DIR = join(ROOT, '.tmp', `bench-test-${process.pid}`);
+const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+/** Runs a command to completion; rejects with its output on a non-zero exit. */
+function run(args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`exit ${code}:\n${out}`));
+    });
+  });
+}
+
+const positive = (f: Figure) => Number.isFinite(f.median) && f.median > 0 && f.runs.length > 0;
+
+describe('bench harness', () => {
+  afterAll(() => rmSync(OUT_DIR, { recursive: true, force: true }));
+
+  it('runs every scenario at a tiny size and reports every figure (no speed is asserted)', async () => {
+    expect(existsSync(join(ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
+    await run([TSC, '-p', 'bench/tsconfig.json', '--outDir', join(OUT_DIR, 'build')], 30_000);
+    const json = join(OUT_DIR, 'tiny.json');
+    const output = await run([join(OUT_DIR, 'build', 'run.js'), '--tiny', '--out', json], 50_000);
+    expect(output).toContain('raw ceiling');
+
+    const { figures: f, targets, meta } = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+    expect(meta.mode).toBe('tiny');
+    expect(meta.machine.cores).toBeGreaterThan(0);
+    expect(positive(f.rawCeiling)).toBe(true);
+    for (const d of [...f.drain, f.drainNormal]) {
+      expect(d.backlog.median).toBeGreaterThan(0);
+      expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
+      expect(d.incompleteRuns).toBe(0);
+    }
+    expect(f.endToEnd.map((e) => e.fanout).sort()).toEqual([1, 1, 10]);
+    for (const e of f.endToEnd) {
+      expect(positive(e.messagesPerSecond) && positive(e.deliveriesPerSecond) && positive(e.ratioToRaw)).toBe(
+        true,
+      );
+      expect(e.incompleteRuns).toBe(0);
+    }
+    expect(f.publishLatency.map((p) => p.offeredRate)).toEqual([500, 2000]);
+    for (const p of f.publishLatency) expect(positive(p.p50Ms) && positive(p.p99Ms)).toBe(true);
+    expect(positive(f.firstAttempt.p50Ms) && positive(f.firstAttempt.p99Ms)).toBe(true);
+    expect(positive(f.failureMix.allHealthy) && positive(f.failureMix.mixed)).toBe(true);
+    expect(positive(f.failureMix.ratio)).toBe(true);
+    expect(targets.length).toBeGreaterThan(5);
+  }, 90_000);
+});
