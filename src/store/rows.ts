@@ -247,3 +247,30 @@ export function toStreak(r: StreakRow): FailureStreak {
     circuitPeriodMs: r.circuit_period_ms,
   };
 }
+
+/**
+ * The headers a claimed delivery is sent with: passed-through provider headers (a message's
+ * `headers` column), overridden by the endpoint's own headers of the same name.
+ */
+export function deliveryHeaders(
+  messageHeaders: string | null,
+  endpointHeaders: string,
+): Record<string, string> {
+  const merged: Record<string, string> = messageHeaders === null ? {} : JSON.parse(messageHeaders);
+  for (const [name, value] of Object.entries(JSON.parse(endpointHeaders) as Record<string, string>)) {
+    for (const existing of Object.keys(merged)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
+    }
+    merged[name] = value;
+  }
+  return merged;
+}
+
+/** An endpoint row's routing filter (see domain/routing.ts). */
+export function toEndpointFilter(e: Pick<EndpointRow, 'event_types' | 'channels'>) {
+  return {
+    disabled: false,
+    eventTypes: e.event_types === null ? null : (JSON.parse(e.event_types) as string[]),
+    channels: e.channels === null ? null : (JSON.parse(e.channels) as string[]),
+  };
+}

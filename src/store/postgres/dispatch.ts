@@ -1,6 +1,6 @@
 import { afterFailure, type DisabledReason } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { type StreakRow, toStreak } from '../rows.js';
+import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
   COUNT_FAILURE,
   DEFER_DELIVERY,
@@ -40,18 +40,6 @@ interface ClaimedRow {
   headers: string | null;
   disabled: number | null;
   rate_limit: number | null;
-}
-
-/** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
-function mergeHeaders(passedThrough: string | null, endpointHeaders: string): Record<string, string> {
-  const merged: Record<string, string> = passedThrough === null ? {} : JSON.parse(passedThrough);
-  for (const [name, value] of Object.entries(JSON.parse(endpointHeaders) as Record<string, string>)) {
-    for (const existing of Object.keys(merged)) {
-      if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
-    }
-    merged[name] = value;
-  }
-  return merged;
 }
 
 /**
@@ -126,7 +114,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             url: row.url!,
             payload: row.payload,
             contentType: row.content_type ?? 'application/json',
-            headers: mergeHeaders(row.msg_headers, row.headers!),
+            headers: deliveryHeaders(row.msg_headers, row.headers!),
             secrets: (JSON.parse(row.secrets!) as EndpointSecret[])
               .filter((s) => s.expiresAt === null || s.expiresAt > req.now)
               .map((s) => s.key),

@@ -1,8 +1,7 @@
 import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
-import type { EndpointRow } from '../rows.js';
-import { jsonOrNull } from '../rows.js';
+import { type EndpointRow, jsonOrNull, toEndpointFilter } from '../rows.js';
 import { INSERT_DELIVERY, INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Tx } from './database.js';
@@ -18,19 +17,7 @@ export async function subscribedEndpointIds(
     'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
     [appId],
   );
-  return endpoints
-    .filter((e) =>
-      endpointWants(
-        {
-          disabled: false,
-          eventTypes: e.event_types === null ? null : JSON.parse(e.event_types),
-          channels: e.channels === null ? null : JSON.parse(e.channels),
-        },
-        eventType,
-        channels,
-      ),
-    )
-    .map((e) => e.id);
+  return endpoints.filter((e) => endpointWants(toEndpointFilter(e), eventType, channels)).map((e) => e.id);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterFailure, type DisabledReason } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { type StreakRow, toStreak } from '../rows.js';
+import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
   COUNT_FAILURE,
   DEFER_DELIVERY,
@@ -35,18 +35,6 @@ interface DueRow {
   disabled: number;
   rate_limit: number | null;
   circuit_open_until: number;
-}
-
-/** Passed-through provider headers, overridden by the endpoint's own headers of the same name. */
-function mergeHeaders(passedThrough: string, endpointHeaders: string): Record<string, string> {
-  const merged: Record<string, string> = JSON.parse(passedThrough);
-  for (const [name, value] of Object.entries(JSON.parse(endpointHeaders) as Record<string, string>)) {
-    for (const existing of Object.keys(merged)) {
-      if (existing.toLowerCase() === name.toLowerCase()) delete merged[existing];
-    }
-    merged[name] = value;
-  }
-  return merged;
 }
 
 /** Claims, outcomes and deferrals are redone if a power cut loses them: no fsync of their own. */
@@ -118,8 +106,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             url: row.url,
             payload: row.payload,
             contentType: row.content_type ?? 'application/json',
-            headers:
-              row.msg_headers === null ? JSON.parse(row.headers) : mergeHeaders(row.msg_headers, row.headers),
+            headers: deliveryHeaders(row.msg_headers, row.headers),
             secrets,
             rateLimit: row.rate_limit,
           });

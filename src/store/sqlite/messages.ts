@@ -1,5 +1,11 @@
 import { newId } from '../../domain/ids.js';
 import type { Attempt, Message } from '../../domain/model.js';
+import {
+  attemptConditions,
+  endpointMessageConditions,
+  type JsonArrayHas,
+  messageConditions,
+} from '../filters.js';
 import { pageBy } from '../pagination.js';
 import {
   type AttemptRow,
@@ -10,15 +16,8 @@ import {
   toEndpoint,
   toMessage,
 } from '../rows.js';
-import { DELIVERY_STATUS_CONDITIONS, REQUEUE_DELIVERY, timeRangeSql } from '../sql.js';
-import type {
-  AttemptFilter,
-  DeliveryRow,
-  EndpointMessageRow,
-  MessageFilter,
-  Store,
-  TimeRange,
-} from '../store.js';
+import { REQUEUE_DELIVERY } from '../sql.js';
+import type { DeliveryRow, EndpointMessageRow, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 import { insertMessage, subscribedEndpointIds } from './publishing.js';
 
@@ -35,40 +34,8 @@ type MessageStore = Pick<
   | 'getAttempt'
 >;
 
-interface Conditions {
-  sql: string[];
-  params: unknown[];
-}
-
-function addTimeRange(c: Conditions, range: TimeRange, column: string): void {
-  const r = timeRangeSql(range, column);
-  c.sql.push(...r.sql);
-  c.params.push(...r.params);
-}
-
-/** Filters on the message (event type, channel) of a row whose message id is `msgIdColumn`. */
-function addMessageFilters(c: Conditions, f: MessageFilter | AttemptFilter, msgIdColumn: string): void {
-  const subject = msgIdColumn === 't.id' ? 't' : 'm';
-  const inner: string[] = [];
-  if (f.eventTypes?.length) {
-    inner.push(`${subject}.event_type IN (${f.eventTypes.map(() => '?').join(', ')})`);
-    c.params.push(...f.eventTypes);
-  }
-  if (f.channel !== null) {
-    inner.push(`EXISTS (SELECT 1 FROM json_each(${subject}.channels) WHERE value = ?)`);
-    c.params.push(f.channel);
-  }
-  if ('tag' in f && f.tag) {
-    inner.push(`EXISTS (SELECT 1 FROM json_each(${subject}.tags) WHERE value = ?)`);
-    c.params.push(f.tag);
-  }
-  if (inner.length === 0) return;
-  c.sql.push(
-    subject === 't'
-      ? inner.join(' AND ')
-      : `EXISTS (SELECT 1 FROM messages m WHERE m.id = ${msgIdColumn} AND ${inner.join(' AND ')})`,
-  );
-}
+/** SQLite: JSON arrays are read with json_each. */
+const jsonArrayHas: JsonArrayHas = (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE value = ?)`;
 
 export function makeMessages({ prepare, all, commit }: SqliteContext): MessageStore {
   const messageById = (appId: string, id: string) => {
@@ -99,9 +66,7 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
       messageById(appId, idOrEventId) ?? messageByEventId(appId, idOrEventId),
 
     listMessages: async (appId, filter, page) => {
-      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
-      addTimeRange(c, filter, 't.created_at');
-      addMessageFilters(c, filter, 't.id');
+      const c = messageConditions(appId, filter, jsonArrayHas);
       return pageBy<MessageRow, Message>(all, {
         select: 'SELECT * FROM messages t',
         where: c.sql.join(' AND '),
@@ -150,14 +115,7 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
 
     listMessagesOfEndpoint: async (appId, endpointId, filter, page) => {
       const now = Date.now();
-      const c: Conditions = { sql: ['t.app_id = ?', 't.endpoint_id = ?'], params: [appId, endpointId] };
-      if (filter.status !== null) {
-        const [sql, ...params] = DELIVERY_STATUS_CONDITIONS[filter.status](now);
-        c.sql.push(sql);
-        c.params.push(...params);
-      }
-      addTimeRange(c, filter, 'm.created_at');
-      addMessageFilters(c, filter, 't.msg_id');
+      const c = endpointMessageConditions(appId, endpointId, filter, now, jsonArrayHas);
       type Row = MessageRow & { d_status: string; d_next: number | null; d_locked_until: number };
       return pageBy<Row, EndpointMessageRow>(all, {
         select: `SELECT m.*, t.status AS d_status, t.next_attempt_at AS d_next, t.locked_until AS d_locked_until
@@ -176,30 +134,7 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
     },
 
     listAttempts: async (appId, filter, page) => {
-      const c: Conditions = { sql: ['t.app_id = ?'], params: [appId] };
-      if (filter.endpointId !== undefined) {
-        c.sql.push('t.endpoint_id = ?');
-        c.params.push(filter.endpointId);
-      }
-      if (filter.msgId !== undefined) {
-        c.sql.push('t.msg_id = ?');
-        c.params.push(filter.msgId);
-      }
-      if (filter.status !== null) {
-        // Attempts are finished: only success (0) and fail (2) can match.
-        c.sql.push(
-          filter.status === 0 ? 't.succeeded = 1' : filter.status === 2 ? 't.succeeded = 0' : '0 = 1',
-        );
-      }
-      if (filter.statusCodeClass !== null) {
-        if (filter.statusCodeClass === 0) c.sql.push('t.status_code = 0');
-        else {
-          c.sql.push('t.status_code >= ? AND t.status_code < ?');
-          c.params.push(filter.statusCodeClass, filter.statusCodeClass + 100);
-        }
-      }
-      addTimeRange(c, filter, 't.created_at');
-      addMessageFilters(c, filter, 't.msg_id');
+      const c = attemptConditions(appId, filter, jsonArrayHas);
       return pageBy<AttemptRow, Attempt>(all, {
         select: 'SELECT * FROM attempts t',
         where: c.sql.join(' AND '),

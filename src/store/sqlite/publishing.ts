@@ -1,7 +1,7 @@
 import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
-import { type EndpointRow, jsonOrNull } from '../rows.js';
+import { type EndpointRow, jsonOrNull, toEndpointFilter } from '../rows.js';
 import { INSERT_DELIVERY, INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Prepare } from './database.js';
@@ -16,19 +16,7 @@ export function subscribedEndpointIds(
   const rows = prepare(
     'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
   ).all(appId) as Array<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>;
-  return rows
-    .filter((e) =>
-      endpointWants(
-        {
-          disabled: false,
-          eventTypes: e.event_types === null ? null : JSON.parse(e.event_types),
-          channels: e.channels === null ? null : JSON.parse(e.channels),
-        },
-        eventType,
-        channels,
-      ),
-    )
-    .map((e) => e.id);
+  return rows.filter((e) => endpointWants(toEndpointFilter(e), eventType, channels)).map((e) => e.id);
 }
 
 /** Inserts a message and one due delivery per subscribed endpoint; runs inside the caller's commit. */
