@@ -1,18 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_POLICY, type DisabledReason, type HealthPolicy } from '../domain/health.js';
-import { newId } from '../domain/ids.js';
-import type { Attempt } from '../domain/model.js';
-import {
-  type DeliveryControl,
-  type DeliveryNext,
-  isSuccessStatus,
-  nextAfterAttempt,
-  parseDeliveryControl,
-  parseRetryAfter,
-} from '../domain/retry.js';
-import { parseSecret, signatureHeader } from '../domain/signing.js';
 import type { AttemptOutcome, ClaimedDelivery, Deferral, DisabledEndpoint, Store } from '../store/store.js';
+import { type AttemptMade, makeAttempt } from './attempt.js';
 import { makeRateLimiter } from './rate-limiter.js';
 import type { Sender } from './sender.js';
 
@@ -45,13 +35,7 @@ export interface DispatcherOptions {
 }
 
 /** An attempt whose outcome has been recorded, as `onAttempt` sees it. */
-export interface AttemptRecorded {
-  attempt: Attempt;
-  /** 1-based number of the attempt in its delivery's current retry cycle. */
-  attemptNumber: number;
-  next: DeliveryNext;
-  /** The receiver's `webhook-delivery` instruction, if it gave one. */
-  control: DeliveryControl | null;
+export interface AttemptRecorded extends AttemptMade {
   /** Why recording this attempt disabled its endpoint, if it did. */
   endpointDisabled: DisabledReason | null;
 }
@@ -65,24 +49,8 @@ export interface Dispatcher {
   stop(deadlineMs?: number): Promise<void>;
 }
 
-const USER_AGENT = 'Hookgate/0.1';
 /** Most deliveries leased in one claim: one transaction serves them all. */
 const CLAIM_BATCH = 200;
-
-/**
- * Standard Webhooks headers, repeated under Svix's `svix-*` names: receivers written against
- * hosted Svix that read those headers by hand keep working when pointed at Hookgate.
- */
-function signedHeaders(id: string, timestamp: string, signature: string): Record<string, string> {
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': timestamp,
-    'webhook-signature': signature,
-    'svix-id': id,
-    'svix-timestamp': timestamp,
-    'svix-signature': signature,
-  };
-}
 
 /**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
@@ -132,42 +100,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function attempt(d: ClaimedDelivery, leaseId: string): Promise<void> {
-    const timestamp = Math.floor(Date.now() / 1000);
-    const secrets = d.secrets.map(parseSecret).filter((s): s is Buffer => s !== null);
-    const startedAt = Date.now();
-    const result = await sender.send({
-      url: d.url,
-      body: d.payload,
-      headers: {
-        ...d.headers,
-        'content-type': d.contentType,
-        'user-agent': USER_AGENT,
-        ...signedHeaders(d.msgId, String(timestamp), signatureHeader(secrets, d.msgId, timestamp, d.payload)),
-      },
-    });
-    const attemptRecord: Attempt = {
-      id: newId('atmpt', startedAt),
-      appId: d.appId,
-      msgId: d.msgId,
-      endpointId: d.endpointId,
-      url: d.url,
-      responseStatusCode: result.statusCode,
-      response: result.response,
-      durationMs: result.durationMs,
-      succeeded: isSuccessStatus(result.statusCode),
-      trigger: d.trigger,
-      createdAt: startedAt,
-    };
-    const now = Date.now();
-    const attemptNumber = d.attemptsMade + 1;
-    const control = parseDeliveryControl(result.deliveryControl);
-    const next = nextAfterAttempt(
-      options.retrySchedule,
-      attemptNumber,
-      { statusCode: result.statusCode, retryAfterSeconds: parseRetryAfter(result.retryAfter, now), control },
-      now,
-    );
-    queueOutcome({ leaseId, deliveryId: d.deliveryId, attempt: attemptRecord, next, attemptNumber, control });
+    const made = await makeAttempt(sender, options.retrySchedule, d);
+    queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
   }
 
   function queueOutcome(outcome: QueuedOutcome): void {
