@@ -214,6 +214,8 @@ export interface BenchOptions {
   /** Path of Hookgate's CLI entry, dist/cli/main.js. */
   hookgateMain: string;
   log: (line: string) => void;
+  /** Run every Hookgate under `node --cpu-prof`, writing profiles here (stopped gracefully). */
+  cpuProfileDir?: string;
 }
 
 const fmt = (n: number, digits = 0) =>
@@ -290,14 +292,20 @@ class Bench {
     synchronous: Synchronous,
     requestTimeoutSeconds: number,
   ): Promise<{ hg: HookgateProc; admin: AdminClient }> {
-    const hg = await startHookgate({ main: this.o.hookgateMain, synchronous, requestTimeoutSeconds });
+    const hg = await startHookgate({
+      main: this.o.hookgateMain,
+      synchronous,
+      requestTimeoutSeconds,
+      cpuProfileDir: this.o.cpuProfileDir,
+    });
     return { hg, admin: adminClient(hg) };
   }
 
   private async finish(hg: HookgateProc, admin: AdminClient): Promise<void> {
     this.errors.push(...hg.errorLines());
     await admin.close();
-    await hg.stop();
+    // A CPU profile is written only on a graceful exit.
+    await hg.stop(this.o.cpuProfileDir !== undefined);
   }
 
   private publish(hg: HookgateProc, apps: string[], count: number): Promise<PublishResult> {
@@ -817,6 +825,25 @@ class Bench {
 
   hookgateErrors(): string[] {
     return this.errors;
+  }
+}
+
+/** SQLite FULL drains of `published` messages alone (to profile or compare the delivery path). */
+export async function runDrain(
+  o: BenchOptions,
+  plan: Plan,
+  published: number,
+  reps: number,
+): Promise<DrainFigures> {
+  const receiver = await startReceiver();
+  const loadgen = await startLoadgen();
+  try {
+    const b = new Bench(o, plan, receiver, loadgen);
+    await b.rawCeiling();
+    return await b.drain('FULL', published, reps);
+  } finally {
+    receiver.stop();
+    loadgen.stop();
   }
 }
 

@@ -5,6 +5,8 @@
  *   npm run bench -- --quick      under a minute, updates the quick section and bench/results/quick.json
  *   npm run bench -- --huge       full run plus a 1M backlog (long)
  *   npm run bench -- --profile    one end-to-end run with Hookgate under `node --cpu-prof`, top self times
+ *   --profile-drain               the same for one drain of a backlog (the delivery path alone)
+ *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
  *   --hookgate <main.js>          measure another build (default: dist/cli/main.js of this checkout)
  *   --apps <n>                    spread messages over n applications (default 16; 1 = one endpoint)
@@ -15,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchOptions, type Mode, planFor, runBench } from './harness.js';
+import { type BenchOptions, type Mode, planFor, runBench, runDrain } from './harness.js';
 import { adminClient, installCleanup, killAll, startHookgate, startLoadgen, startReceiver } from './procs.js';
 import { formatProfile, summariseProfile } from './profile.js';
 import type { PublishResult } from './protocol.js';
@@ -45,6 +47,8 @@ interface Args {
   mode: Mode;
   huge: boolean;
   profile: boolean;
+  profileDrain: boolean;
+  drainOnly: boolean;
   messages: number | null;
   out: string | null;
   markdown: boolean;
@@ -58,6 +62,8 @@ function parseArgs(argv: string[]): Args {
     mode: 'full',
     huge: false,
     profile: false,
+    profileDrain: false,
+    drainOnly: false,
     messages: null,
     out: null,
     markdown: true,
@@ -77,6 +83,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--full') args.mode = 'full';
     else if (a === '--huge') args.huge = true;
     else if (a === '--profile') args.profile = true;
+    else if (a === '--profile-drain') args.profileDrain = true;
+    else if (a === '--drain') args.drainOnly = true;
     else if (a === '--messages') args.messages = Number(value());
     else if (a === '--out') args.out = resolve(value());
     else if (a === '--no-markdown') args.markdown = false;
@@ -171,7 +179,26 @@ async function profile(root: string, main: string, messages: number): Promise<vo
     receiver.stop();
     loadgen.stop();
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  printProfile(root, dir, before);
+}
+
+/** A drain of a backlog with Hookgate under --cpu-prof: the delivery path without the API. */
+async function profileDrain(root: string, main: string, messages: number): Promise<void> {
+  const dir = join(root, '.tmp', 'bench-profile');
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const plan = planFor('quick', false);
+  const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain: main, log, cpuProfileDir: dir };
+  await runDrain(options, plan, messages, 1);
+  printProfile(root, dir, before);
+}
+
+function printProfile(root: string, dir: string, before: Set<string>): void {
+  // The newest profile is the measured one (a drain run also profiles nothing else).
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+    .sort()
+    .at(-1);
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const text = formatProfile(summariseProfile(join(dir, file), root));
   writeFileSync(join(dir, `${file}.txt`), `${text}\n`);
@@ -202,6 +229,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (args.drainOnly) {
+    const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain, log };
+    await runDrain(options, planFor('quick', false), args.messages ?? 20_000, 3);
+    return;
+  }
+  if (args.profileDrain) {
+    await profileDrain(root, hookgateMain, args.messages ?? 20_000);
+    return;
+  }
   if (args.profile) {
     await profile(root, hookgateMain, args.messages ?? 20_000);
     return;

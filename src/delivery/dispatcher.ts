@@ -53,6 +53,13 @@ export interface Dispatcher {
 const CLAIM_BATCH = 200;
 
 /**
+ * How long answers are gathered before they are recorded and their slots refilled. Measured on
+ * the drain benchmark: refilling each slot as it frees made claims of one or two rows, each a
+ * query and a transaction of its own.
+ */
+const COALESCE_MS = 1;
+
+/**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
  * outcome and reschedule. Outcomes finishing in the same turn are written in one batch.
  */
@@ -80,6 +87,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   let closed = false;
   let wakeUp: (() => void) | null = null;
   let woken = false;
+  let coalescing: NodeJS.Timeout | null = null;
 
   function wake(): void {
     woken = true;
@@ -107,9 +115,21 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   function queueOutcome(outcome: QueuedOutcome): void {
     // Past the shutdown deadline nothing more is written: the lease brings the delivery back.
     if (closed) return;
-    if (outcomes.length === 0)
-      flushing = flushing.then(() => new Promise((r) => setImmediate(r))).then(flush);
     outcomes.push(outcome);
+  }
+
+  /**
+   * An attempt finished. Rather than one small transaction per answer, the answers of the next
+   * COALESCE_MS are recorded together and their freed slots refilled by one claim, in the same
+   * event-loop turn and therefore the same group commit.
+   */
+  function completed(): void {
+    if (coalescing) return;
+    coalescing = setTimeout(() => {
+      coalescing = null;
+      flushing = flushing.then(flush);
+      wake();
+    }, COALESCE_MS);
   }
 
   async function flush(): Promise<void> {
@@ -174,7 +194,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         else inFlightByEndpoint.set(d.endpointId, left);
         running.delete(task);
         leases.delete(lease);
-        wake(); // a slot freed up
+        completed();
       });
     running.add(task);
   }
@@ -242,6 +262,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       await settleWithin([...running], deadline);
       // From here on a finishing attempt writes nothing; what is already queued is written now.
       closed = true;
+      if (coalescing) clearTimeout(coalescing);
       await flushing;
       await flush();
       // Attempts still unfinished are handed back, due at once, so whoever runs next (a

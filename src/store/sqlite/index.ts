@@ -1,5 +1,6 @@
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
+import { startCheckpointer } from './checkpointer.js';
 import { openDatabase, type SqliteContext, type Synchronous, statementCache } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
@@ -13,10 +14,13 @@ export interface SqliteStoreOptions {
   path: string;
   /** Default FULL: every acknowledged write survives power loss. NORMAL trades that for speed. */
   synchronous?: Synchronous;
+  /** Told when a background WAL checkpoint fails (SQLite's own checkpoints then take over). */
+  onError?: (error: Error) => void;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path, options.synchronous ?? 'FULL');
+  const checkpointer = startCheckpointer(options.path, options.onError ?? (() => {}));
   const prepare = statementCache(db);
   const ctx: SqliteContext = {
     db,
@@ -36,6 +40,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     close: async () => {
       // Let writes queued in this turn commit before the handle goes away.
       await ctx.commit(() => undefined);
+      // The last connection to close removes the WAL: the checkpointer's goes first.
+      await checkpointer.close();
       db.close();
     },
   };
