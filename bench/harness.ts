@@ -847,6 +847,25 @@ export async function runDrain(
   }
 }
 
+/** End-to-end fan-out-1 runs of `messages` alone on SQLite FULL (to compare builds quickly). */
+export async function runEndToEnd(
+  o: BenchOptions,
+  plan: Plan,
+  messages: number,
+  reps: number,
+): Promise<EndToEndFigures> {
+  const receiver = await startReceiver();
+  const loadgen = await startLoadgen();
+  try {
+    const b = new Bench(o, plan, receiver, loadgen);
+    await b.rawCeiling();
+    return await b.endToEnd('FULL', 1, messages, reps);
+  } finally {
+    receiver.stop();
+    loadgen.stop();
+  }
+}
+
 /** Runs every scenario of the plan in order; children are started here and stopped before it returns. */
 export async function runBench(o: BenchOptions, plan: Plan): Promise<BenchFigures> {
   const receiver = await startReceiver();

@@ -7,17 +7,27 @@
  *   npm run bench -- --profile    one end-to-end run with Hookgate under `node --cpu-prof`, top self times
  *   --profile-drain               the same for one drain of a backlog (the delivery path alone)
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
+ *   --e2e                         only the raw ceiling and three end-to-end fan-out-1 runs (--messages)
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
  *   --hookgate <main.js>          measure another build (default: dist/cli/main.js of this checkout)
  *   --apps <n>                    spread messages over n applications (default 16; 1 = one endpoint)
  *   --render <results.json>       rewrite that run's BENCHMARKS.md section from its JSON (no run)
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchOptions, type Mode, planFor, runBench, runDrain } from './harness.js';
+import { type BenchOptions, type Mode, planFor, runBench, runDrain, runEndToEnd } from './harness.js';
 import { adminClient, installCleanup, killAll, startHookgate, startLoadgen, startReceiver } from './procs.js';
 import { formatProfile, summariseProfile } from './profile.js';
 import type { PublishResult } from './protocol.js';
@@ -49,6 +59,7 @@ interface Args {
   profile: boolean;
   profileDrain: boolean;
   drainOnly: boolean;
+  e2eOnly: boolean;
   messages: number | null;
   out: string | null;
   markdown: boolean;
@@ -64,6 +75,7 @@ function parseArgs(argv: string[]): Args {
     profile: false,
     profileDrain: false,
     drainOnly: false,
+    e2eOnly: false,
     messages: null,
     out: null,
     markdown: true,
@@ -85,6 +97,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--profile') args.profile = true;
     else if (a === '--profile-drain') args.profileDrain = true;
     else if (a === '--drain') args.drainOnly = true;
+    else if (a === '--e2e') args.e2eOnly = true;
     else if (a === '--messages') args.messages = Number(value());
     else if (a === '--out') args.out = resolve(value());
     else if (a === '--no-markdown') args.markdown = false;
@@ -194,11 +207,10 @@ async function profileDrain(root: string, main: string, messages: number): Promi
 }
 
 function printProfile(root: string, dir: string, before: Set<string>): void {
-  // The newest profile is the measured one (a drain run also profiles nothing else).
+  // Every thread writes a profile (SQLite's checkpointer has one): the event loop's is the largest.
   const file = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
-    .sort()
-    .at(-1);
+    .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   const text = formatProfile(summariseProfile(join(dir, file), root));
   writeFileSync(join(dir, `${file}.txt`), `${text}\n`);
@@ -229,6 +241,11 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (args.e2eOnly) {
+    const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain, log };
+    await runEndToEnd(options, planFor('quick', false), args.messages ?? 20_000, 3);
+    return;
+  }
   if (args.drainOnly) {
     const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain, log };
     await runDrain(options, planFor('quick', false), args.messages ?? 20_000, 3);

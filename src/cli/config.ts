@@ -11,7 +11,7 @@ export interface HookgateConfig {
   host: string;
   /** HOOKGATE_DB: SQLite file, default ./hookgate.db. */
   dbPath: string;
-  /** HOOKGATE_SQLITE_SYNCHRONOUS: FULL (default, fsync per commit) or NORMAL. */
+  /** HOOKGATE_SQLITE_SYNCHRONOUS: FULL (default: writes answered once on disk) or NORMAL. */
   synchronous: 'FULL' | 'NORMAL';
   /** HOOKGATE_ADMIN_TOKEN: when unset, one is generated on first start and only its hash kept. */
   adminToken: string | null;

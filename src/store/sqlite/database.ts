@@ -5,13 +5,17 @@ import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
-/** SQLite durability: FULL fsyncs the WAL on every commit (the default); NORMAL only at checkpoints. */
+/**
+ * SQLite durability. FULL (the default): a durable write is acknowledged once the WAL holding
+ * it is on disk (wal-sync.ts). NORMAL: at its COMMIT; a power cut may lose the last ones.
+ */
 export type Synchronous = 'FULL' | 'NORMAL';
 
-export function openDatabase(path: string, synchronous: Synchronous): Db {
+export function openDatabase(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${synchronous}`);
+  // COMMIT never waits for the disk on the event loop: under FULL, wal-sync.ts does that off it.
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   // Statement journals and sort spills in memory, not temp files (measured: +10% end to end).
   db.pragma('temp_store = MEMORY');

@@ -37,7 +37,7 @@ interface DueRow {
   circuit_open_until: number;
 }
 
-/** Claims, outcomes and deferrals are redone if a power cut loses them: no fsync of their own. */
+/** Claims, outcomes and deferrals are redone if a power cut loses them: they wait for no disk flush. */
 const RELAXED = { durable: false };
 
 export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore {

@@ -1,8 +1,9 @@
-import type { Db, Synchronous } from './database.js';
+import type { Db } from './database.js';
+import type { WalSync } from './wal-sync.js';
 
 interface Pending {
   run: () => unknown;
-  /** false: losing this write to a power cut is harmless (it is redone); no fsync for it alone. */
+  /** false: losing this write to a power cut is harmless (it is redone); it waits for no fsync. */
   durable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -11,10 +12,9 @@ interface Pending {
 /** Options of one write. */
 export interface CommitOptions {
   /**
-   * Default true. Writes whose loss at a power cut only repeats work (claims, attempt outcomes,
-   * deferrals, pruning: at least once still holds) pass false: a batch of only such writes
-   * commits without an fsync (synchronous=NORMAL); one durable write in a batch makes the whole
-   * batch FULL. Under load this saves the dispatcher's fsyncs, not the publishers'.
+   * Default true: the write settles once it is on disk (see WalSync). Writes whose loss at a
+   * power cut only repeats work (claims, attempt outcomes, deferrals: at least once still
+   * holds) pass false and settle as soon as they are committed.
    */
   durable?: boolean;
 }
@@ -27,24 +27,16 @@ type Result = { ok: true; value: unknown } | { ok: false; error: unknown };
 const ABORT = Symbol('abort batch');
 
 /**
- * Group commit: writes submitted in the same event-loop turn share one transaction, so one
- * fsync serves them all. A batch first runs without savepoints; if a write fails, the
- * transaction is rolled back and the batch runs again with each write in its own savepoint
- * (better-sqlite3 nests transactions that way), so the failing write rolls back alone and the
- * others commit. Writes must therefore be safe to run twice when the first run rolled back:
- * they are (plain SQL within the transaction). Promises settle only after
- * the shared COMMIT has returned: a resolved durable write survives a power cut.
+ * Group commit: writes submitted in the same event-loop turn share one transaction. A batch
+ * first runs without savepoints; if a write fails, the transaction is rolled back and the batch
+ * runs again with each write in its own savepoint (better-sqlite3 nests transactions that way),
+ * so the failing write rolls back alone and the others commit. Writes must therefore be safe to
+ * run twice when the first run rolled back: they are (plain SQL within the transaction).
+ * Durable writes settle only once `walSync` reports their COMMIT on disk; without one
+ * (synchronous=NORMAL) every write settles at its COMMIT.
  */
-export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
+export function makeGroupCommit(db: Db, walSync: WalSync | null): Commit {
   let queue: Pending[] = [];
-  let mode: Synchronous = synchronous;
-
-  /** Sets the connection's durability for the next transaction (only between transactions). */
-  function use(wanted: Synchronous): void {
-    if (mode === wanted) return;
-    db.pragma(`synchronous = ${wanted}`);
-    mode = wanted;
-  }
 
   /**
    * Runs the batch in one transaction. `isolate`: each write in its own savepoint, so one that
@@ -77,7 +69,6 @@ export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
   function flush(): void {
     const batch = queue;
     queue = [];
-    use(synchronous === 'FULL' && batch.some((item) => item.durable) ? 'FULL' : 'NORMAL');
     let results: Result[] = [];
     try {
       try {
@@ -92,10 +83,12 @@ export function makeGroupCommit(db: Db, synchronous: Synchronous): Commit {
       for (const item of batch) item.reject(error);
       return;
     }
+    const onDisk = walSync && batch.some((item) => item.durable) ? walSync.flushed() : null;
     batch.forEach((item, i) => {
       const result = results[i]!;
-      if (result.ok) item.resolve(result.value);
-      else item.reject(result.error);
+      if (!result.ok) item.reject(result.error);
+      else if (onDisk && item.durable) onDisk.then(() => item.resolve(result.value), item.reject);
+      else item.resolve(result.value);
     });
   }
 

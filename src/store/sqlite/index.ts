@@ -8,6 +8,7 @@ import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
+import { openWalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema on first open. */
@@ -19,14 +20,15 @@ export interface SqliteStoreOptions {
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path, options.synchronous ?? 'FULL');
+  const db = openDatabase(options.path);
+  const walSync = (options.synchronous ?? 'FULL') === 'FULL' ? openWalSync(options.path) : null;
   const checkpointer = startCheckpointer(options.path, options.onError ?? (() => {}));
   const prepare = statementCache(db);
   const ctx: SqliteContext = {
     db,
     prepare,
     all: <Row>(sql: string, params: unknown[]) => prepare(sql).all(...params) as Row[],
-    commit: makeGroupCommit(db, options.synchronous ?? 'FULL'),
+    commit: makeGroupCommit(db, walSync),
   };
   return {
     ...makeCatalog(ctx),
@@ -42,6 +44,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       await ctx.commit(() => undefined);
       // The last connection to close removes the WAL: the checkpointer's goes first.
       await checkpointer.close();
+      await walSync?.close();
       db.close();
     },
   };
