@@ -7,11 +7,20 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+type Result = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Thrown to abandon a batch run without savepoints when one of its writes fails. */
+class BatchAborted extends Error {}
+
 /**
  * Group commit on PostgreSQL: writes queued while a commit is in flight share the next
- * transaction, so one WAL flush serves them all. Each write runs in its own savepoint, so one
- * failing write rolls back alone. Up to `maxConcurrent` transactions run at once on the pool.
- * Promises settle only after COMMIT returns: a resolved write is durable.
+ * transaction, so one WAL flush serves them all. A batch first runs without savepoints (two
+ * round trips per write saved); if a write fails, the transaction is rolled back and the batch
+ * runs again with each write in its own savepoint, so the failing write rolls back alone and
+ * the others commit. Writes must therefore be safe to run again after a rollback: they are
+ * (SQL within the transaction; `notifyDue` only sets a flag). Up to `maxConcurrent`
+ * transactions run at once on the pool. Promises settle only after COMMIT returns: a resolved
+ * write is durable.
  */
 export function makeGroupCommit(
   pool: pg.Pool,
@@ -20,28 +29,50 @@ export function makeGroupCommit(
   let queue: Pending[] = [];
   let active = 0;
 
-  async function flush(batch: Pending[]): Promise<void> {
-    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+  /** One transaction over the batch; `isolate` puts each write in a savepoint of its own. */
+  async function runBatch(client: pg.PoolClient, batch: Pending[], isolate: boolean): Promise<Result[]> {
+    const results: Result[] = [];
     let notify = false;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const tx = txOn(client, () => {
-        notify = true;
-      });
-      for (const item of batch) {
-        await client.query('SAVEPOINT item');
+    await client.query('BEGIN');
+    const tx = txOn(client, () => {
+      notify = true;
+    });
+    for (const item of batch) {
+      if (!isolate) {
         try {
           results.push({ ok: true, value: await item.run(tx) });
-          await client.query('RELEASE SAVEPOINT item');
-        } catch (error) {
-          await client.query('ROLLBACK TO SAVEPOINT item');
-          results.push({ ok: false, error });
+        } catch {
+          throw new BatchAborted();
         }
+        continue;
       }
-      // Delivered to listeners at COMMIT, never for work that was rolled back.
-      if (notify) await client.query(`NOTIFY ${DUE_CHANNEL}`);
-      await client.query('COMMIT');
+      await client.query('SAVEPOINT item');
+      try {
+        results.push({ ok: true, value: await item.run(tx) });
+        await client.query('RELEASE SAVEPOINT item');
+      } catch (error) {
+        await client.query('ROLLBACK TO SAVEPOINT item');
+        results.push({ ok: false, error });
+      }
+    }
+    // Delivered to listeners at COMMIT, never for work that was rolled back.
+    if (notify) await client.query(`NOTIFY ${DUE_CHANNEL}`);
+    await client.query('COMMIT');
+    return results;
+  }
+
+  async function flush(batch: Pending[]): Promise<void> {
+    let results: Result[];
+    const client = await pool.connect();
+    try {
+      try {
+        results = await runBatch(client, batch, false);
+      } catch (error) {
+        if (!(error instanceof BatchAborted)) throw error;
+        // A write failed: nothing was committed; run the batch again with each write isolated.
+        await client.query('ROLLBACK');
+        results = await runBatch(client, batch, true);
+      }
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       client.release(true);
