@@ -24,6 +24,7 @@ const REPORTED_SETTINGS = [
   'shared_buffers',
   'fsync',
   'synchronous_commit',
+  'full_page_writes',
   'wal_level',
   'max_wal_size',
   'checkpoint_timeout',
