@@ -157,11 +157,14 @@ export interface DrainMeasure {
   ratioToRaw: Figure;
   /** Publish rate while the backlog was built (closed loop), messages/s. */
   setupRate: Figure;
-  /** Peak RSS of the delivering process over the whole run (build-up and drain), MB; the largest worker's. */
+  /** Peak RSS of the delivering process (the largest worker's) over build-up and drain, MB. */
   peakRssMb: Figure;
   /** Peak RSS sampled during the drain alone, MB. */
   drainPeakRssMb: Figure;
-  /** Deliveries the receiver saw a second time (same path and webhook-id), all runs together. */
+  /**
+   * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
+   * absent from records made before it was counted.
+   */
   duplicates?: number;
   incompleteRuns: number;
 }
@@ -183,7 +186,10 @@ export interface EndToEndMeasure {
   publishRate: Figure;
   /** Peak RSS of the delivering process, MB; with worker nodes, the largest worker's. */
   peakRssMb: Figure;
-  /** Deliveries the receiver saw a second time (same path and webhook-id), all runs together. */
+  /**
+   * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
+   * absent from records made before it was counted.
+   */
   duplicates?: number;
   incompleteRuns: number;
 }

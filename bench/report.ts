@@ -487,16 +487,16 @@ export function updateBenchmarksMd(path: string, key: string, section: string): 
   writeFileSync(path, next);
 }
 
-/** What a reader should know about the PostgreSQL runs beyond the figures: anything that went wrong. */
+/** What a reader should know about the PostgreSQL runs beyond the figures: what was checked, what went wrong. */
 function postgresRemarks(pg: PostgresFigures): string[] {
   const all = [...pg.drain, ...pg.endToEnd, pg.singleNode];
   const duplicates = all.reduce((n, x) => n + (x.duplicates ?? 0), 0);
   const incomplete = all.reduce((n, x) => n + x.incompleteRuns, 0);
-  const out: string[] = [];
-  if (duplicates > 0) out.push(`The receiver saw ${duplicates} duplicate deliveries in the PostgreSQL runs.`);
-  if (incomplete > 0) out.push(`${incomplete} PostgreSQL runs did not finish within their time budget.`);
-  if (pg.serverErrors.length) {
-    out.push(`PostgreSQL logged ${pg.serverErrors.length} ERROR/FATAL lines during the run (see the JSON).`);
-  }
-  return out.length ? ['', ...out] : [];
+  const out = [
+    '',
+    `PostgreSQL runs: ${duplicates} duplicate deliveries seen by the receiver (same endpoint path and ` +
+      `webhook-id), ${incomplete} runs not finished within their time budget, ` +
+      `${pg.serverErrors.length} ERROR/FATAL lines logged by PostgreSQL${pg.serverErrors.length ? ' (see the JSON)' : ''}.`,
+  ];
+  return out;
 }
