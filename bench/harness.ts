@@ -1,15 +1,17 @@
 /**
  * The benchmark scenarios. Every figure comes from separate processes on 127.0.0.1: Hookgate
- * (`node dist/cli/main.js serve` on a fresh temporary SQLite file per run), one receiver and one
- * load generator. See BENCHMARKS.md for the method behind each figure.
+ * (`node dist/cli/main.js serve` on a fresh temporary SQLite file or a fresh PostgreSQL database
+ * per run), one receiver and one load generator. See BENCHMARKS.md for the method behind each
+ * figure.
  */
+import { type Deployment, deploy, describeSetup, type Setup, type Synchronous } from './deployment.js';
+import { type PostgresServer, startPostgres } from './postgres.js';
 import {
   type AdminClient,
-  adminClient,
+  type HookgateNode,
   type HookgateProc,
   type LoadgenProc,
   type ReceiverProc,
-  startHookgate,
   startLoadgen,
   startReceiver,
 } from './procs.js';
@@ -23,7 +25,8 @@ import {
 import { type Figure, figure, pairedRatio, percentile, ratio } from './stats.js';
 
 export type Mode = 'full' | 'quick' | 'tiny';
-export type Synchronous = 'FULL' | 'NORMAL';
+
+const SQLITE_FULL: Setup = { store: 'sqlite', synchronous: 'FULL' };
 
 export interface Plan {
   /** Approximate size of each message payload, bytes. */
@@ -55,6 +58,16 @@ export interface Plan {
     requestTimeoutSeconds: number;
     reps: number;
   };
+  /**
+   * PostgreSQL: the drain and end to end (fan-out 1) with an api-role node taking the publishes
+   * and each count of worker-role nodes delivering; end to end also on one all-role node.
+   * Repetitions go round the worker counts, so each count sees the machine in the same state.
+   */
+  postgres: {
+    workers: number[];
+    drain: { published: number; reps: number };
+    e2e: { messages: number; reps: number };
+  };
 }
 
 export function planFor(mode: Mode, huge: boolean): Plan {
@@ -77,6 +90,7 @@ export function planFor(mode: Mode, huge: boolean): Plan {
         warmup: 0,
       },
       mix: { messages: 200, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 1 },
+      postgres: { workers: [1, 2], drain: { published: 300, reps: 1 }, e2e: { messages: 200, reps: 1 } },
     };
   }
   if (mode === 'quick') {
@@ -96,6 +110,11 @@ export function planFor(mode: Mode, huge: boolean): Plan {
         warmup: 300,
       },
       mix: { messages: 3_000, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 1 },
+      postgres: {
+        workers: [1, 2, 3],
+        drain: { published: 3_000, reps: 1 },
+        e2e: { messages: 2_000, reps: 1 },
+      },
     };
   }
   return {
@@ -118,11 +137,16 @@ export function planFor(mode: Mode, huge: boolean): Plan {
       warmup: 1_000,
     },
     mix: { messages: 20_000, endpoints: 20, timingOut: 2, requestTimeoutSeconds: 1, reps: 3 },
+    postgres: {
+      workers: [1, 2, 3],
+      drain: { published: 10_000, reps: 3 },
+      e2e: { messages: 5_000, reps: 3 },
+    },
   };
 }
 
-export interface DrainFigures {
-  synchronous: Synchronous;
+/** The drain of one setup, whatever the store. */
+export interface DrainMeasure {
   /** Messages published; the backlog is this minus the attempts stuck in flight on /hold. */
   published: number;
   backlog: Figure;
@@ -133,15 +157,24 @@ export interface DrainFigures {
   ratioToRaw: Figure;
   /** Publish rate while the backlog was built (closed loop), messages/s. */
   setupRate: Figure;
-  /** Peak RSS of the Hookgate process over the whole run (build-up and drain), MB. */
+  /** Peak RSS of the delivering process (the largest worker's) over build-up and drain, MB. */
   peakRssMb: Figure;
   /** Peak RSS sampled during the drain alone, MB. */
   drainPeakRssMb: Figure;
+  /**
+   * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
+   * absent from records made before it was counted.
+   */
+  duplicates?: number;
   incompleteRuns: number;
 }
 
-export interface EndToEndFigures {
+export interface DrainFigures extends DrainMeasure {
   synchronous: Synchronous;
+}
+
+/** End to end of one setup, whatever the store. */
+export interface EndToEndMeasure {
   fanout: number;
   messages: number;
   /** Messages published and delivered to every endpoint, per second (first publish to last arrival). */
@@ -151,8 +184,18 @@ export interface EndToEndFigures {
   ratioToRaw: Figure;
   /** Publish rate alone (closed loop, 64 in flight), messages/s. */
   publishRate: Figure;
+  /** Peak RSS of the delivering process, MB; with worker nodes, the largest worker's. */
   peakRssMb: Figure;
+  /**
+   * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
+   * absent from records made before it was counted.
+   */
+  duplicates?: number;
   incompleteRuns: number;
+}
+
+export interface EndToEndFigures extends EndToEndMeasure {
+  synchronous: Synchronous;
 }
 
 export interface PublishLatencyFigures {
@@ -190,8 +233,21 @@ export interface FailureMixFigures {
   incompleteRuns: number;
 }
 
-export interface BenchFigures {
-  rawCeiling: Figure;
+export interface PostgresFigures {
+  /** The server as it reported itself: `version()` and the settings that bear on the figures. */
+  server: { version: string; settings: Record<string, string> };
+  /** Drain with an api-role node and `workers` worker-role nodes, one entry per worker count. */
+  drain: Array<DrainMeasure & { workers: number }>;
+  /** End to end, fan-out 1, with an api-role node and `workers` worker-role nodes. */
+  endToEnd: Array<EndToEndMeasure & { workers: number }>;
+  /** End to end, fan-out 1, on one all-role node: the simple deployment. */
+  singleNode: EndToEndMeasure;
+  /** ERROR, FATAL and PANIC lines PostgreSQL logged (not those the bench's own DROP DATABASE causes). */
+  serverErrors: string[];
+}
+
+/** The SQLite scenarios of a full, quick or tiny run. */
+export interface SqliteFigures {
   drain: DrainFigures[];
   drainNormal: DrainFigures;
   endToEnd: EndToEndFigures[];
@@ -205,12 +261,33 @@ export interface BenchFigures {
   inboundAck: PublishLatencyFigures[] | null;
   firstAttempt: FirstAttemptFigures;
   failureMix: FailureMixFigures;
+}
+
+export interface BenchFigures extends SqliteFigures {
+  rawCeiling: Figure;
+  /** Absent from records made before the PostgreSQL scenarios existed. */
+  postgres?: PostgresFigures;
   hookgateErrors: string[];
+}
+
+/** A `--postgres` run: the raw ceiling and the PostgreSQL scenarios only. */
+export interface PostgresRunFigures {
+  rawCeiling: Figure;
+  postgres: PostgresFigures;
+  hookgateErrors: string[];
+}
+
+export type RunFigures = BenchFigures | PostgresRunFigures;
+
+export function hasSqlite(f: RunFigures): f is BenchFigures {
+  return 'drain' in f;
 }
 
 export interface BenchOptions {
   mode: Mode;
   huge: boolean;
+  /** Measure only the raw ceiling and the PostgreSQL scenarios (`--postgres`). */
+  postgresOnly: boolean;
   /** Path of Hookgate's CLI entry, dist/cli/main.js. */
   hookgateMain: string;
   log: (line: string) => void;
@@ -224,12 +301,14 @@ const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n
 /** Time allowed for one phase handling `n` messages: generous, but every wait is bounded. */
 const budgetMs = (n: number) => 30_000 + n * 2;
 
-/** Samples a process's RSS every 200 ms; `peak()` is the largest seen since the last `reset()`. */
-function rssSampler(hg: HookgateProc) {
+/** Samples processes' RSS every 200 ms; `peak()` is the largest any of them reached since `reset()`. */
+function rssSampler(nodes: HookgateNode[]) {
   let peak = 0;
   const sample = () => {
-    const m = hg.memory();
-    if (m && m.rssMb > peak) peak = m.rssMb;
+    for (const n of nodes) {
+      const m = n.memory();
+      if (m && m.rssMb > peak) peak = m.rssMb;
+    }
   };
   const timer = setInterval(sample, 200);
   return {
@@ -243,6 +322,11 @@ function rssSampler(hg: HookgateProc) {
     },
     stop: () => clearInterval(timer),
   };
+}
+
+/** The largest peak RSS (`VmHWM`) among processes, MB. */
+function peakRssOf(nodes: HookgateNode[]): number {
+  return Math.max(...nodes.map((n) => n.memory()?.peakRssMb ?? Number.NaN));
 }
 
 interface PacedOnce {
@@ -280,6 +364,8 @@ function pacedFigures(rate: number, durationMs: number, runs: PacedOnce[]): Publ
 class Bench {
   private readonly errors: string[] = [];
   private raw = Number.NaN;
+  /** Running only while the PostgreSQL scenarios run. */
+  private postgres: PostgresServer | null = null;
 
   constructor(
     private readonly o: BenchOptions,
@@ -288,24 +374,18 @@ class Bench {
     private readonly loadgen: LoadgenProc,
   ) {}
 
-  private async hookgate(
-    synchronous: Synchronous,
-    requestTimeoutSeconds: number,
-  ): Promise<{ hg: HookgateProc; admin: AdminClient }> {
-    const hg = await startHookgate({
+  private deploy(setup: Setup, requestTimeoutSeconds: number): Promise<Deployment> {
+    return deploy(setup, {
       main: this.o.hookgateMain,
-      synchronous,
       requestTimeoutSeconds,
+      postgres: this.postgres,
       cpuProfileDir: this.o.cpuProfileDir,
     });
-    return { hg, admin: adminClient(hg) };
   }
 
-  private async finish(hg: HookgateProc, admin: AdminClient): Promise<void> {
-    this.errors.push(...hg.errorLines());
-    await admin.close();
-    // A CPU profile is written only on a graceful exit.
-    await hg.stop(this.o.cpuProfileDir !== undefined);
+  private async finish(d: Deployment): Promise<void> {
+    this.errors.push(...d.errorLines());
+    await d.stop();
   }
 
   private publish(hg: HookgateProc, apps: string[], count: number): Promise<PublishResult> {
@@ -362,17 +442,19 @@ class Bench {
 
   /**
    * One drain run, after a warm-up delivery of a few messages. The backlog is made through the
-   * public API: every endpoint then points at the receiver's /hold path, which accepts requests and answers none until released (the
-   * request timeout is an hour). The dispatcher fills its in-flight slots with stuck attempts
-   * (16 per endpoint; with 16 endpoints that is also its global cap of 256), so everything
+   * public API: every endpoint then points at the receiver's /hold path, which accepts requests
+   * and answers none until released (the request timeout is an hour). Each delivering process
+   * fills its in-flight slots with stuck attempts (16 per endpoint; with 16 endpoints that is
+   * also its global cap of 256; W worker nodes hold W × 16 per endpoint), so everything
    * published after that stays pending in the store; Hookgate's endpoint stats must show exactly
    * published = pending + sending before the clock starts. Then each endpoint is PATCHed to /ok,
    * the held requests are answered, and the clock runs from that release until the receiver has
    * seen every one of the pending deliveries once. The stuck attempts are not counted.
    */
-  private async drainOnce(synchronous: Synchronous, published: number) {
-    const { hg, admin } = await this.hookgate(synchronous, 3600);
-    const rss = rssSampler(hg);
+  private async drainOnce(setup: Setup, published: number) {
+    const d = await this.deploy(setup, 3600);
+    const { api: hg, admin } = d;
+    const rss = rssSampler(d.deliverers);
     try {
       const apps = await admin.createApps(this.plan.apps, 1, (a) => this.receiver.url(`/ok/${a}`));
       const ids = apps.map((a) => a.id);
@@ -384,11 +466,7 @@ class Bench {
         });
       }
       this.receiver.reset(0);
-      const pub = await this.publish(
-        hg,
-        apps.map((a) => a.id),
-        published,
-      );
+      const pub = await this.publish(hg, ids, published);
       this.checkPublish(pub, 'drain build-up');
       const setupRate = pub.accepted / ((pub.finishedAt - pub.startedAt) / 1000);
       const { pending: backlog } = await this.settledBacklog(admin, apps, pub.accepted);
@@ -407,26 +485,27 @@ class Bench {
       const steadyRate = at10 !== null && at90 !== null ? (m90 - m10) / ((at90 - at10) / 1000) : Number.NaN;
       let delivered = backlog;
       let end = reachedAt ?? Number.NaN;
+      const seen = await this.receiver.stats();
       if (reachedAt === null) {
-        delivered = (await this.receiver.stats()).distinct;
+        delivered = seen.distinct;
         end = release.at + budgetMs(backlog);
         this.o.log(`  ! drain incomplete: ${delivered} of ${backlog} delivered within the time budget`);
       }
       const rate = delivered / ((end - release.at) / 1000);
       const drainPeak = rss.peak();
-      const peakRss = hg.memory()?.peakRssMb ?? Number.NaN;
       return {
         backlog,
         rate,
         steadyRate,
         setupRate,
-        peakRss,
+        peakRss: peakRssOf(d.deliverers),
         drainPeak,
+        duplicates: seen.duplicates,
         incomplete: reachedAt === null,
       };
     } finally {
       rss.stop();
-      await this.finish(hg, admin);
+      await this.finish(d);
     }
   }
 
@@ -469,36 +548,46 @@ class Bench {
     }
   }
 
-  async drain(synchronous: Synchronous, published: number, reps: number): Promise<DrainFigures> {
-    const runs: Array<Awaited<ReturnType<Bench['drainOnce']>>> = [];
+  /**
+   * The drain of each setup, `reps` times; repetitions go round the setups (1, 2, 3, 1, 2, 3…)
+   * so that a change in the machine's load spreads over all of them alike.
+   */
+  async drain(setups: Setup[], published: number, reps: number): Promise<DrainMeasure[]> {
+    const runs = setups.map(() => [] as Array<Awaited<ReturnType<Bench['drainOnce']>>>);
     for (let i = 0; i < reps; i++) {
-      const r = await this.drainOnce(synchronous, published);
-      runs.push(r);
-      this.o.log(
-        `drain ${synchronous} ${fmt(published)} published, backlog ${fmt(r.backlog)} ${i + 1}/${reps}: ` +
-          `${fmt(r.rate)} deliveries/s (${pct(r.rate / this.raw)} of raw; 10–90% at ${fmt(r.steadyRate)}/s), ` +
-          `built at ${fmt(r.setupRate)} msg/s, ` +
-          `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)`,
-      );
+      for (const [k, setup] of setups.entries()) {
+        const r = await this.drainOnce(setup, published);
+        runs[k]!.push(r);
+        this.o.log(
+          `drain, ${describeSetup(setup)}, ${fmt(published)} published, backlog ${fmt(r.backlog)} ${i + 1}/${reps}: ` +
+            `${fmt(r.rate)} deliveries/s (${pct(r.rate / this.raw)} of raw; 10–90% at ${fmt(r.steadyRate)}/s), ` +
+            `built at ${fmt(r.setupRate)} msg/s, ` +
+            `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)` +
+            (r.duplicates > 0 ? `; ${r.duplicates} duplicate deliveries` : ''),
+        );
+      }
     }
-    const rate = figure(runs.map((r) => r.rate));
-    return {
-      synchronous,
-      published,
-      backlog: figure(runs.map((r) => r.backlog)),
-      rate,
-      steadyRate: figure(runs.map((r) => r.steadyRate)),
-      ratioToRaw: ratio(rate, this.raw),
-      setupRate: figure(runs.map((r) => r.setupRate)),
-      peakRssMb: figure(runs.map((r) => r.peakRss)),
-      drainPeakRssMb: figure(runs.map((r) => r.drainPeak)),
-      incompleteRuns: runs.filter((r) => r.incomplete).length,
-    };
+    return runs.map((rs) => {
+      const rate = figure(rs.map((r) => r.rate));
+      return {
+        published,
+        backlog: figure(rs.map((r) => r.backlog)),
+        rate,
+        steadyRate: figure(rs.map((r) => r.steadyRate)),
+        ratioToRaw: ratio(rate, this.raw),
+        setupRate: figure(rs.map((r) => r.setupRate)),
+        peakRssMb: figure(rs.map((r) => r.peakRss)),
+        drainPeakRssMb: figure(rs.map((r) => r.drainPeak)),
+        duplicates: rs.reduce((n, r) => n + r.duplicates, 0),
+        incompleteRuns: rs.filter((r) => r.incomplete).length,
+      };
+    });
   }
 
   /** Publish `messages` over HTTP (closed loop) and time from the first publish to the last arrival. */
-  private async endToEndOnce(synchronous: Synchronous, fanout: number, messages: number) {
-    const { hg, admin } = await this.hookgate(synchronous, 15);
+  private async endToEndOnce(setup: Setup, fanout: number, messages: number) {
+    const d = await this.deploy(setup, 15);
+    const { api: hg, admin } = d;
     try {
       const apps = await admin.createApps(this.plan.apps, fanout, (a, k) =>
         this.receiver.url(`/ok/${a}/${k}`),
@@ -513,9 +602,9 @@ class Bench {
       const reachedAt = await reached;
       let delivered = target;
       let end = reachedAt ?? Number.NaN;
+      const seen = await this.receiver.stats();
       if (reachedAt === null || pub.accepted < messages) {
-        const s = await this.receiver.stats();
-        delivered = s.distinct;
+        delivered = seen.distinct;
         end = performance.timeOrigin + performance.now();
         this.o.log(`  ! end to end incomplete: ${delivered} of ${target} deliveries`);
       }
@@ -524,42 +613,82 @@ class Bench {
         msgs: delivered / fanout / seconds,
         deliveries: delivered / seconds,
         publishRate: pub.accepted / ((pub.finishedAt - pub.startedAt) / 1000),
-        peakRss: hg.memory()?.peakRssMb ?? Number.NaN,
+        peakRss: peakRssOf(d.deliverers),
+        duplicates: seen.duplicates,
         incomplete: delivered < target,
       };
     } finally {
-      await this.finish(hg, admin);
+      await this.finish(d);
     }
   }
 
+  /** End to end for each setup, `reps` times, going round the setups as `drain` does. */
   async endToEnd(
-    synchronous: Synchronous,
+    setups: Setup[],
     fanout: number,
     messages: number,
     reps: number,
-  ): Promise<EndToEndFigures> {
-    const runs: Array<Awaited<ReturnType<Bench['endToEndOnce']>>> = [];
+  ): Promise<EndToEndMeasure[]> {
+    const runs = setups.map(() => [] as Array<Awaited<ReturnType<Bench['endToEndOnce']>>>);
     for (let i = 0; i < reps; i++) {
-      const r = await this.endToEndOnce(synchronous, fanout, messages);
-      runs.push(r);
-      this.o.log(
-        `end to end ${synchronous} fan-out ${fanout}, ${fmt(messages)} messages ${i + 1}/${reps}: ` +
-          `${fmt(r.msgs)} msg/s = ${fmt(r.deliveries)} deliveries/s (${pct(r.deliveries / this.raw)} of raw), ` +
-          `publish alone ${fmt(r.publishRate)} msg/s`,
-      );
+      for (const [k, setup] of setups.entries()) {
+        const r = await this.endToEndOnce(setup, fanout, messages);
+        runs[k]!.push(r);
+        this.o.log(
+          `end to end, ${describeSetup(setup)}, fan-out ${fanout}, ${fmt(messages)} messages ${i + 1}/${reps}: ` +
+            `${fmt(r.msgs)} msg/s = ${fmt(r.deliveries)} deliveries/s (${pct(r.deliveries / this.raw)} of raw), ` +
+            `publish alone ${fmt(r.publishRate)} msg/s` +
+            (r.duplicates > 0 ? `; ${r.duplicates} duplicate deliveries` : ''),
+        );
+      }
     }
-    const deliveries = figure(runs.map((r) => r.deliveries));
-    return {
-      synchronous,
-      fanout,
-      messages,
-      messagesPerSecond: figure(runs.map((r) => r.msgs)),
-      deliveriesPerSecond: deliveries,
-      ratioToRaw: ratio(deliveries, this.raw),
-      publishRate: figure(runs.map((r) => r.publishRate)),
-      peakRssMb: figure(runs.map((r) => r.peakRss)),
-      incompleteRuns: runs.filter((r) => r.incomplete).length,
-    };
+    return runs.map((rs) => {
+      const deliveries = figure(rs.map((r) => r.deliveries));
+      return {
+        fanout,
+        messages,
+        messagesPerSecond: figure(rs.map((r) => r.msgs)),
+        deliveriesPerSecond: deliveries,
+        ratioToRaw: ratio(deliveries, this.raw),
+        publishRate: figure(rs.map((r) => r.publishRate)),
+        peakRssMb: figure(rs.map((r) => r.peakRss)),
+        duplicates: rs.reduce((n, r) => n + r.duplicates, 0),
+        incompleteRuns: rs.filter((r) => r.incomplete).length,
+      };
+    });
+  }
+
+  /**
+   * The PostgreSQL scenarios, on a server started for them and stopped afterwards: the drain and
+   * end to end with an api-role node and each count of worker-role nodes, and end to end on one
+   * all-role node.
+   */
+  async postgresScenarios(): Promise<PostgresFigures> {
+    const P = this.plan.postgres;
+    const started = Date.now();
+    this.postgres = await startPostgres();
+    const server = { version: this.postgres.version, settings: this.postgres.settings };
+    this.o.log(`PostgreSQL started in ${fmt((Date.now() - started) / 1000, 1)} s: ${server.version}`);
+    try {
+      const split = P.workers.map((workers): Setup => ({ store: 'postgres', workers }));
+      const drain = await this.drain(split, P.drain.published, P.drain.reps);
+      const e2e = await this.endToEnd(
+        [...split, { store: 'postgres', workers: 0 }],
+        1,
+        P.e2e.messages,
+        P.e2e.reps,
+      );
+      return {
+        server,
+        drain: drain.map((m, k) => ({ workers: P.workers[k]!, ...m })),
+        endToEnd: e2e.slice(0, split.length).map((m, k) => ({ workers: P.workers[k]!, ...m })),
+        singleNode: e2e[split.length]!,
+        serverErrors: this.postgres.errorLines(),
+      };
+    } finally {
+      await this.postgres.stop();
+      this.postgres = null;
+    }
   }
 
   /**
@@ -587,7 +716,8 @@ class Bench {
           `generator floor (bare receiver) at ${fmt(rate)} req/s ${i + 1}/${L.reps}: ${describePaced(one, false)}`,
         );
       }
-      const { hg, admin } = await this.hookgate('FULL', 15);
+      const d = await this.deploy(SQLITE_FULL, 15);
+      const { api: hg, admin } = d;
       try {
         const apps = (await admin.createApps(this.plan.apps, 1, (a) => this.receiver.url(`/ok/${a}`))).map(
           (a) => a.id,
@@ -646,7 +776,7 @@ class Bench {
           this.o.log(`inbound ack at ${fmt(rate)} requests/s ${i + 1}/${L.reps}: ${describePaced(one)}`);
         }
       } finally {
-        await this.finish(hg, admin);
+        await this.finish(d);
       }
     }
     return {
@@ -763,7 +893,8 @@ class Bench {
    */
   private async mixOnce(timingOut: number): Promise<{ rate: number; incomplete: boolean }> {
     const M = this.plan.mix;
-    const { hg, admin } = await this.hookgate('FULL', M.requestTimeoutSeconds);
+    const d = await this.deploy(SQLITE_FULL, M.requestTimeoutSeconds);
+    const { api: hg, admin } = d;
     try {
       const every = Math.round(M.endpoints / Math.max(1, timingOut));
       const hangs = (a: number) => timingOut > 0 && a % every === 0 && a / every < timingOut;
@@ -789,7 +920,7 @@ class Bench {
       }
       return { rate: healthy / ((reachedAt - pub.startedAt) / 1000), incomplete: false };
     } finally {
-      await this.finish(hg, admin);
+      await this.finish(d);
     }
   }
 
@@ -828,6 +959,36 @@ class Bench {
   }
 }
 
+/** One SQLite setup's drain or end to end, labelled with its synchronous mode as before. */
+async function sqlite<M>(synchronous: Synchronous, measure: (setups: Setup[]) => Promise<M[]>) {
+  const [m] = await measure([{ store: 'sqlite', synchronous }]);
+  return { synchronous, ...m! };
+}
+
+/** The SQLite scenarios of the plan, in order. */
+async function sqliteScenarios(b: Bench, plan: Plan): Promise<SqliteFigures> {
+  const drain: DrainFigures[] = [];
+  for (const d of plan.drain) drain.push(await sqlite('FULL', (s) => b.drain(s, d.backlog, d.reps)));
+  const drainNormal = await sqlite('NORMAL', (s) => b.drain(s, plan.normal.backlog, plan.normal.reps));
+  const endToEnd = [
+    await sqlite('FULL', (s) => b.endToEnd(s, 1, plan.e2e.fanout1, plan.e2e.reps)),
+    await sqlite('FULL', (s) => b.endToEnd(s, 10, plan.e2e.fanout10, plan.e2e.reps)),
+    await sqlite('NORMAL', (s) => b.endToEnd(s, 1, plan.normal.e2eMessages, plan.normal.reps)),
+  ];
+  const latency = await b.latency();
+  const failureMix = await b.failureMix();
+  return {
+    drain,
+    drainNormal,
+    endToEnd,
+    publishLatency: latency.publish,
+    latencyFloor: latency.floor,
+    inboundAck: latency.inbound,
+    firstAttempt: latency.firstAttempt,
+    failureMix,
+  };
+}
+
 /** SQLite FULL drains of `published` messages alone (to profile or compare the delivery path). */
 export async function runDrain(
   o: BenchOptions,
@@ -840,7 +1001,7 @@ export async function runDrain(
   try {
     const b = new Bench(o, plan, receiver, loadgen);
     await b.rawCeiling();
-    return await b.drain('FULL', published, reps);
+    return await sqlite('FULL', (s) => b.drain(s, published, reps));
   } finally {
     receiver.stop();
     loadgen.stop();
@@ -859,42 +1020,26 @@ export async function runEndToEnd(
   try {
     const b = new Bench(o, plan, receiver, loadgen);
     await b.rawCeiling();
-    return await b.endToEnd('FULL', 1, messages, reps);
+    return await sqlite('FULL', (s) => b.endToEnd(s, 1, messages, reps));
   } finally {
     receiver.stop();
     loadgen.stop();
   }
 }
 
-/** Runs every scenario of the plan in order; children are started here and stopped before it returns. */
-export async function runBench(o: BenchOptions, plan: Plan): Promise<BenchFigures> {
+/**
+ * Runs every scenario of the plan in order (the raw ceiling, SQLite, then PostgreSQL), or only
+ * the raw ceiling and PostgreSQL; children are started here and stopped before it returns.
+ */
+export async function runBench(o: BenchOptions, plan: Plan): Promise<RunFigures> {
   const receiver = await startReceiver();
   const loadgen = await startLoadgen();
   try {
     const b = new Bench(o, plan, receiver, loadgen);
     const rawCeiling = await b.rawCeiling();
-    const drain: DrainFigures[] = [];
-    for (const d of plan.drain) drain.push(await b.drain('FULL', d.backlog, d.reps));
-    const drainNormal = await b.drain('NORMAL', plan.normal.backlog, plan.normal.reps);
-    const endToEnd = [
-      await b.endToEnd('FULL', 1, plan.e2e.fanout1, plan.e2e.reps),
-      await b.endToEnd('FULL', 10, plan.e2e.fanout10, plan.e2e.reps),
-      await b.endToEnd('NORMAL', 1, plan.normal.e2eMessages, plan.normal.reps),
-    ];
-    const latency = await b.latency();
-    const failureMix = await b.failureMix();
-    return {
-      rawCeiling,
-      drain,
-      drainNormal,
-      endToEnd,
-      publishLatency: latency.publish,
-      latencyFloor: latency.floor,
-      inboundAck: latency.inbound,
-      firstAttempt: latency.firstAttempt,
-      failureMix,
-      hookgateErrors: b.hookgateErrors(),
-    };
+    const sqliteFigures = o.postgresOnly ? null : await sqliteScenarios(b, plan);
+    const postgres = await b.postgresScenarios();
+    return { rawCeiling, ...sqliteFigures, postgres, hookgateErrors: b.hookgateErrors() };
   } finally {
     receiver.stop();
     loadgen.stop();

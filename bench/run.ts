@@ -4,6 +4,7 @@
  *   npm run bench                 full run (a few minutes), updates BENCHMARKS.md and bench/results/full.json
  *   npm run bench -- --quick      under a minute, updates the quick section and bench/results/quick.json
  *   npm run bench -- --huge       full run plus a 1M backlog (long)
+ *   npm run bench -- --postgres   only the raw ceiling and the PostgreSQL scenarios (with --quick: smaller)
  *   npm run bench -- --profile    one end-to-end run with Hookgate under `node --cpu-prof`, top self times
  *   --profile-drain               the same for one drain of a backlog (the delivery path alone)
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
@@ -37,6 +38,7 @@ import {
   consoleTable,
   markdownSection,
   type RunMeta,
+  sectionKey,
   updateBenchmarksMd,
 } from './report.js';
 
@@ -56,6 +58,7 @@ function packageRoot(from: string): string {
 interface Args {
   mode: Mode;
   huge: boolean;
+  postgresOnly: boolean;
   profile: boolean;
   profileDrain: boolean;
   drainOnly: boolean;
@@ -72,6 +75,7 @@ function parseArgs(argv: string[]): Args {
   const args: Args = {
     mode: 'full',
     huge: false,
+    postgresOnly: false,
     profile: false,
     profileDrain: false,
     drainOnly: false,
@@ -94,6 +98,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--tiny') args.mode = 'tiny';
     else if (a === '--full') args.mode = 'full';
     else if (a === '--huge') args.huge = true;
+    else if (a === '--postgres') args.postgresOnly = true;
     else if (a === '--profile') args.profile = true;
     else if (a === '--profile-drain') args.profileDrain = true;
     else if (a === '--drain') args.drainOnly = true;
@@ -107,6 +112,7 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option ${a} (see bench/run.ts)`);
   }
   if (args.mode === 'tiny') args.markdown = false;
+  if (args.huge && args.postgresOnly) throw new Error('--huge and --postgres do not go together');
   return args;
 }
 
@@ -161,7 +167,7 @@ async function profile(root: string, main: string, messages: number): Promise<vo
   const loadgen = await startLoadgen();
   const hg = await startHookgate({
     main,
-    synchronous: 'FULL',
+    store: { kind: 'sqlite', synchronous: 'FULL' },
     requestTimeoutSeconds: 15,
     cpuProfileDir: dir,
   });
@@ -201,7 +207,14 @@ async function profileDrain(root: string, main: string, messages: number): Promi
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
   const plan = planFor('quick', false);
-  const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain: main, log, cpuProfileDir: dir };
+  const options: BenchOptions = {
+    mode: 'quick',
+    huge: false,
+    postgresOnly: false,
+    hookgateMain: main,
+    log,
+    cpuProfileDir: dir,
+  };
   await runDrain(options, plan, messages, 1);
   printProfile(root, dir, before);
 }
@@ -224,7 +237,7 @@ async function main(): Promise<void> {
   if (!existsSync(builtMain)) throw new Error(`${builtMain} not found: run npm run build first`);
   installCleanup();
   const hookgateMain = snapshotBuild(root, builtMain);
-  const limitS = args.huge ? 7200 : args.mode === 'full' ? 2700 : args.mode === 'quick' ? 240 : 120;
+  const limitS = args.huge ? 7200 : args.mode === 'full' ? 2700 : args.mode === 'quick' ? 420 : 180;
   setTimeout(() => {
     process.stderr.write(`bench: time limit of ${limitS} s reached, stopping\n`);
     killAll();
@@ -234,7 +247,10 @@ async function main(): Promise<void> {
   if (args.render) {
     const record = JSON.parse(readFileSync(args.render, 'utf8')) as BenchRecord;
     Object.assign(record, checkTargets(record.figures));
-    const key = record.plan.drain.some((d) => d.backlog >= 1_000_000) ? 'huge' : record.meta.mode;
+    const key = sectionKey(
+      record.meta,
+      record.plan.drain.some((d) => d.backlog >= 1_000_000),
+    );
     writeFileSync(args.render, `${JSON.stringify(record, null, 2)}\n`);
     updateBenchmarksMd(join(root, 'BENCHMARKS.md'), key, markdownSection(record, key));
     process.stdout.write(`BENCHMARKS.md: ${key} section rendered from ${args.render}\n`);
@@ -242,12 +258,12 @@ async function main(): Promise<void> {
   }
 
   if (args.e2eOnly) {
-    const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain, log };
+    const options: BenchOptions = { mode: 'quick', huge: false, postgresOnly: false, hookgateMain, log };
     await runEndToEnd(options, planFor('quick', false), args.messages ?? 20_000, 3);
     return;
   }
   if (args.drainOnly) {
-    const options: BenchOptions = { mode: 'quick', huge: false, hookgateMain, log };
+    const options: BenchOptions = { mode: 'quick', huge: false, postgresOnly: false, hookgateMain, log };
     await runDrain(options, planFor('quick', false), args.messages ?? 20_000, 3);
     return;
   }
@@ -271,7 +287,13 @@ async function main(): Promise<void> {
   if (args.apps !== null) plan.apps = args.apps;
   const m = machine();
   log(`Hookgate bench, ${args.mode} mode: ${m.cores} × ${m.cpuModel}, Node ${m.node}`);
-  const options: BenchOptions = { mode: args.mode, huge: args.huge, hookgateMain, log };
+  const options: BenchOptions = {
+    mode: args.mode,
+    huge: args.huge,
+    postgresOnly: args.postgresOnly,
+    hookgateMain,
+    log,
+  };
   const figures = await runBench(options, plan);
   const extra = process.argv.slice(2).join(' ');
   const meta: RunMeta = {
@@ -285,6 +307,7 @@ async function main(): Promise<void> {
     machine: m,
     loadAverage: { start: loadAtStart, end: loadavg()[0]! },
     ...source,
+    ...(args.postgresOnly ? { postgresOnly: true } : {}),
   };
   const { targets, notMeasured } = checkTargets(figures);
   const record: BenchRecord = { meta, plan, figures, targets, notMeasured };
@@ -294,8 +317,8 @@ async function main(): Promise<void> {
     const mark = t.met === null ? '  -' : t.met ? ' ok' : 'MISS';
     process.stdout.write(`${mark.padStart(4)}  ${t.figure} (${t.target}): ${t.measured}: ${t.verdict}\n`);
   }
-  // A --huge run is recorded beside the regular full run rather than replacing it.
-  const key = args.huge ? 'huge' : args.mode;
+  // A --huge or --postgres run is recorded beside the regular full run rather than replacing it.
+  const key = sectionKey(meta, args.huge);
   const out = args.out ?? join(root, 'bench', 'results', `${key}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchFigures } from '../../bench/harness.js';
 import type { BenchRecord } from '../../bench/report.js';
 import type { Figure } from '../../bench/stats.js';
 
@@ -35,14 +36,16 @@ const positive = (f: Figure) => Number.isFinite(f.median) && f.median > 0 && f.r
 describe('bench harness', () => {
   afterAll(() => rmSync(OUT_DIR, { recursive: true, force: true }));
 
-  it('runs every scenario at a tiny size and reports every figure (no speed is asserted)', async () => {
+  it('runs every scenario, PostgreSQL included, at a tiny size and reports every figure (no speed is asserted)', async () => {
     expect(existsSync(join(ROOT, 'dist', 'cli', 'main.js'))).toBe(true);
     await run([TSC, '-p', 'bench/tsconfig.json', '--outDir', join(OUT_DIR, 'build')], 30_000);
     const json = join(OUT_DIR, 'tiny.json');
-    const output = await run([join(OUT_DIR, 'build', 'run.js'), '--tiny', '--out', json], 50_000);
+    const output = await run([join(OUT_DIR, 'build', 'run.js'), '--tiny', '--out', json], 110_000);
     expect(output).toContain('raw ceiling');
 
-    const { figures: f, targets, meta } = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+    const record = JSON.parse(readFileSync(json, 'utf8')) as BenchRecord;
+    const { targets, meta } = record;
+    const f = record.figures as BenchFigures;
     expect(meta.mode).toBe('tiny');
     expect(meta.machine.cores).toBeGreaterThan(0);
     expect(positive(f.rawCeiling)).toBe(true);
@@ -64,5 +67,21 @@ describe('bench harness', () => {
     expect(positive(f.failureMix.allHealthy) && positive(f.failureMix.mixed)).toBe(true);
     expect(positive(f.failureMix.ratio)).toBe(true);
     expect(targets.length).toBeGreaterThan(5);
-  }, 90_000);
+
+    const pg = f.postgres!;
+    expect(pg.server.settings.fsync).toBe('on');
+    expect(pg.server.settings.synchronous_commit).toBe('on');
+    expect(pg.drain.map((d) => d.workers)).toEqual([1, 2]);
+    for (const d of pg.drain) {
+      expect(d.backlog.median).toBeGreaterThan(0);
+      expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
+      expect(d.incompleteRuns).toBe(0);
+    }
+    expect(pg.endToEnd.map((e) => e.workers)).toEqual([1, 2]);
+    for (const e of [...pg.endToEnd, pg.singleNode]) {
+      expect(positive(e.messagesPerSecond) && positive(e.ratioToRaw) && positive(e.peakRssMb)).toBe(true);
+      expect(e.incompleteRuns).toBe(0);
+    }
+    expect(output).toContain('PostgreSQL started');
+  }, 150_000);
 });
