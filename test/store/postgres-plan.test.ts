@@ -59,7 +59,9 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     for (let i = 0; i < 8; i++) await client.query(`EXECUTE claim_candidates(${args})`);
     await client.query('ROLLBACK');
     await client.query("SET plan_cache_mode = 'force_generic_plan'");
-    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE claim_candidates(${args})`);
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN EXECUTE claim_candidates(${args})`,
+    );
     await client.query('RESET plan_cache_mode');
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     expect(plan).toMatch(/Index (Only )?Scan using deliveries_due on deliveries/);

@@ -2,7 +2,7 @@ import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
 import { type EndpointRow, jsonOrNull, toEndpointFilter } from '../rows.js';
-import { INSERT_DELIVERY, INSERT_MESSAGE } from '../sql.js';
+import { INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Tx } from './database.js';
 
@@ -43,29 +43,44 @@ export async function insertMessage(
     deliverAt: input.deliverAt ?? null,
     createdAt: now,
   };
-  // ON CONFLICT waits for a racing insert of the same eventId to commit, then does nothing.
-  const inserted = await tx.run(
-    `${INSERT_MESSAGE} ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING`,
-    [
-      message.id,
-      appId,
-      message.eventType,
-      message.eventId,
-      message.payload,
-      message.contentType,
-      jsonOrNull(message.headers),
-      jsonOrNull(message.channels),
-      jsonOrNull(message.tags),
-      message.deliverAt,
-      now,
-    ],
-  );
-  if (inserted === 0) return null;
-  const dueAt = Math.max(message.deliverAt ?? now, now);
+  const values = [
+    message.id,
+    appId,
+    message.eventType,
+    message.eventId,
+    message.payload,
+    message.contentType,
+    jsonOrNull(message.headers),
+    jsonOrNull(message.channels),
+    jsonOrNull(message.tags),
+    message.deliverAt,
+    now,
+  ];
   const endpointIds = await subscribedEndpointIds(tx, appId, message.eventType, message.channels);
-  for (const endpointId of endpointIds) {
-    await tx.run(INSERT_DELIVERY, [newId('dlv', now), appId, message.id, endpointId, dueAt, now, now]);
+  // ON CONFLICT waits for a racing insert of the same eventId to commit, then does nothing.
+  if (endpointIds.length === 0) {
+    return (await tx.run(`${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT}`, values)) === 0 ? null : message;
   }
-  if (endpointIds.length > 0) tx.notifyDue();
+  // The message and its deliveries in one round trip: no deliveries when the message was not new.
+  const dueAt = Math.max(message.deliverAt ?? now, now);
+  const inserted = await tx.run(INSERT_MESSAGE_WITH_DELIVERIES, [
+    ...values,
+    appId,
+    dueAt,
+    now,
+    now,
+    endpointIds.map(() => newId('dlv', now)),
+    endpointIds,
+  ]);
+  if (inserted === 0) return null;
+  tx.notifyDue();
   return message;
 }
+
+const ON_EVENT_ID_CONFLICT = 'ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING';
+
+/** INSERT_MESSAGE's parameters, then app id, due time, now, now, delivery ids, endpoint ids. */
+const INSERT_MESSAGE_WITH_DELIVERIES = `WITH m AS (${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT} RETURNING id)
+  INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+  SELECT d.id, ?, m.id, d.endpoint_id, 'pending', ?, ?, ?
+  FROM m, unnest(?::text[], ?::text[]) AS d (id, endpoint_id)`;
