@@ -50,24 +50,6 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     expect(plan).not.toMatch(/Seq Scan on deliveries/);
   });
 
-  it('keeps the index scan once the prepared claim statement is planned generically', async () => {
-    // The store prepares every statement once per connection; after five executions
-    // PostgreSQL may switch to a generic plan, blind to the parameter values.
-    await client.query(`PREPARE claim_candidates AS ${numbered(CLAIM_CANDIDATES)}`);
-    const args = `${now}, ${now}, ARRAY['ep_1']::text[], 200`;
-    await client.query('BEGIN');
-    for (let i = 0; i < 8; i++) await client.query(`EXECUTE claim_candidates(${args})`);
-    await client.query('ROLLBACK');
-    await client.query("SET plan_cache_mode = 'force_generic_plan'");
-    const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN EXECUTE claim_candidates(${args})`,
-    );
-    await client.query('RESET plan_cache_mode');
-    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-    expect(plan).toMatch(/Index (Only )?Scan using deliveries_due on deliveries/);
-    expect(plan).not.toMatch(/Seq Scan on deliveries/);
-  });
-
   it('claims a batch from that table', async () => {
     const claimed = await client.query(numbered(CLAIM_CANDIDATES), [now, now, [], 200]);
     expect(claimed.rowCount).toBe(200);
