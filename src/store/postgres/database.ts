@@ -4,7 +4,7 @@ import { MIGRATIONS } from './migrations.js';
 /** Something that runs SQL: the pool, or a client inside a transaction. */
 export interface Queryable {
   query<Row extends object = Record<string, unknown>>(
-    sql: string | pg.QueryConfig,
+    sql: string,
     params?: unknown[],
   ): Promise<pg.QueryResult<Row>>;
 }
@@ -33,25 +33,17 @@ export const DUE_CHANNEL = 'hookgate_due';
 /** Held while migrating, so nodes starting together migrate one after the other. */
 const MIGRATION_LOCK = 7_244_017_501;
 
-const prepared = new Map<string, pg.QueryConfig>();
+const placeholderCache = new Map<string, string>();
 
-/**
- * Our SQL is written with `?` placeholders (as for SQLite); PostgreSQL numbers them. Each text
- * also gets a statement name, so every connection parses and plans it once, not per execution.
- */
-export function statement(sql: string, values: unknown[]): pg.QueryConfig {
-  let config = prepared.get(sql);
-  if (config === undefined) {
-    let n = 0;
-    config = { name: `hg${prepared.size + 1}`, text: sql.replace(/\?/g, () => `$${++n}`) };
-    prepared.set(sql, config);
-  }
-  return { ...config, values };
-}
-
-/** The numbered form of `sql` (for EXPLAIN and other one-off statements). */
+/** Our SQL is written with `?` placeholders (as for SQLite); PostgreSQL numbers them. */
 export function numbered(sql: string): string {
-  return statement(sql, []).text;
+  let out = placeholderCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    placeholderCache.set(sql, out);
+  }
+  return out;
 }
 
 /** 64-bit integers (our epoch-millisecond times and counts) as numbers, not strings. */
@@ -69,8 +61,8 @@ export function createPool(connectionString: string, max: number): pg.Pool {
 export function txOn(client: Queryable, onNotify: () => void): Tx {
   return {
     rows: async <Row>(sql: string, params: unknown[] = []) =>
-      (await client.query(statement(sql, params))).rows as Row[],
-    run: async (sql, params = []) => (await client.query(statement(sql, params))).rowCount ?? 0,
+      (await client.query(numbered(sql), params)).rows as Row[],
+    run: async (sql, params = []) => (await client.query(numbered(sql), params)).rowCount ?? 0,
     notifyDue: onNotify,
   };
 }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
-import { createPool, DUE_CHANNEL, migrate, type PgContext, statement, txOn } from './database.js';
+import { createPool, DUE_CHANNEL, migrate, numbered, type PgContext, txOn } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { makeGroupCommit } from './group-commit.js';
@@ -31,7 +31,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const ctx: PgContext = {
     pool,
     rows: async <Row>(sql: string, params: unknown[] = []) =>
-      (await pool.query(statement(sql, params))).rows as Row[],
+      (await pool.query(numbered(sql), params)).rows as Row[],
     commit: makeGroupCommit(pool, options.concurrentCommits ?? 4),
     async transaction(run) {
       const client = await pool.connect();
