@@ -120,4 +120,46 @@ describe('dispatcher onAttempt', () => {
       [...Array(count / 3).fill('hook rejected'), ...Array(count / 3).fill('hook threw')].sort(),
     );
   });
+
+  it('records at stop an answer that came back while answers were still being gathered', async () => {
+    const { store, appId, endpointId } = await storeWithMessages(1);
+    let answer: (() => void) | null = null;
+    const sent = new Promise<void>((resolveSent) => {
+      const sender: Sender = {
+        send: () =>
+          new Promise<SendResult>((resolve) => {
+            answer = () =>
+              resolve({
+                statusCode: 200,
+                response: 'ok',
+                durationMs: 1,
+                retryAfter: undefined,
+                deliveryControl: undefined,
+              });
+            resolveSent();
+          }),
+        close: async () => {},
+      };
+      const dispatcher = startDispatcher({
+        store,
+        sender,
+        retrySchedule: [],
+        idlePollMs: 50,
+        requestTimeoutMs: 1000,
+      });
+      cleanup.push(async () => {
+        await sent;
+        answer!();
+        // Stop in the same turn as the answer: the gathering timer has not fired yet.
+        await dispatcher.stop(1000);
+      });
+    });
+    await sent;
+    await cleanup.pop()!();
+    expect(await store.endpointStats(appId, endpointId, { since: null, until: null })).toMatchObject({
+      success: 1,
+      pending: 0,
+      sending: 0,
+    });
+  });
 });

@@ -47,13 +47,15 @@ export function makeGroupCommit(
         continue;
       }
       await client.query('SAVEPOINT item');
+      let result: Result;
       try {
-        results.push({ ok: true, value: await item.run(tx) });
-        await client.query('RELEASE SAVEPOINT item');
+        result = { ok: true, value: await item.run(tx) };
       } catch (error) {
-        await client.query('ROLLBACK TO SAVEPOINT item');
-        results.push({ ok: false, error });
+        result = { ok: false, error };
       }
+      // Outside the write's try: a failure here fails the batch, never this write twice.
+      await client.query(result.ok ? 'RELEASE SAVEPOINT item' : 'ROLLBACK TO SAVEPOINT item');
+      results.push(result);
     }
     // Delivered to listeners at COMMIT, never for work that was rolled back.
     if (notify) await client.query(`NOTIFY ${DUE_CHANNEL}`);

@@ -32,11 +32,16 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
+let lastError = null;
 const timer = setInterval(() => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
+    lastError = null;
   } catch (error) {
-    parentPort.postMessage({ error: String(error && error.message ? error.message : error) });
+    // Told once per kind of failure, not every interval it lasts.
+    const message = String(error && error.message ? error.message : error);
+    if (message !== lastError) parentPort.postMessage({ error: message });
+    lastError = message;
   }
 }, ${INTERVAL_MS});
 parentPort.on('message', () => {

@@ -39,6 +39,8 @@ interface DueRow {
 
 /** Claims, outcomes and deferrals are redone if a power cut loses them: they wait for no disk flush. */
 const RELAXED = { durable: false };
+/** A claim still waits for the publishes it leased to be on disk (see CommitOptions). */
+const CLAIM = { durable: false, afterDurable: true };
 
 export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore {
   return {
@@ -112,7 +114,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           });
         }
         return claimed;
-      }, RELAXED),
+      }, CLAIM),
 
     recordOutcomes: (outcomes, health) =>
       commit(() => {

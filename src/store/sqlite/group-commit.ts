@@ -5,6 +5,7 @@ interface Pending {
   run: () => unknown;
   /** false: losing this write to a power cut is harmless (it is redone); it waits for no fsync. */
   durable: boolean;
+  afterDurable: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -17,6 +18,12 @@ export interface CommitOptions {
    * holds) pass false and settle as soon as they are committed.
    */
   durable?: boolean;
+  /**
+   * Default false. True for a read-and-lease that hands work out (a claim): it settles only
+   * once every durable write it could have seen is on disk, so nothing is attempted that a
+   * power cut could take back.
+   */
+  afterDurable?: boolean;
 }
 
 export type Commit = <T>(run: () => T, options?: CommitOptions) => Promise<T>;
@@ -83,11 +90,15 @@ export function makeGroupCommit(db: Db, walSync: WalSync | null): Commit {
       for (const item of batch) item.reject(error);
       return;
     }
-    const onDisk = walSync && batch.some((item) => item.durable) ? walSync.flushed() : null;
+    // Writes that must wait for the disk: durable ones, and claims while a flush is owed.
+    const owed = walSync !== null && !walSync.idle();
+    const waits = (item: Pending, i: number) =>
+      results[i]!.ok && (item.durable || (item.afterDurable && (owed || batch.some((b) => b.durable))));
+    const onDisk = walSync && batch.some(waits) ? walSync.flushed() : null;
     batch.forEach((item, i) => {
       const result = results[i]!;
       if (!result.ok) item.reject(result.error);
-      else if (onDisk && item.durable) onDisk.then(() => item.resolve(result.value), item.reject);
+      else if (onDisk && waits(item, i)) onDisk.then(() => item.resolve(result.value), item.reject);
       else item.resolve(result.value);
     });
   }
@@ -98,6 +109,7 @@ export function makeGroupCommit(db: Db, walSync: WalSync | null): Commit {
       queue.push({
         run,
         durable: options.durable ?? true,
+        afterDurable: options.afterDurable ?? false,
         resolve: resolve as (value: unknown) => void,
         reject,
       });

@@ -1,6 +1,6 @@
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
-import { startCheckpointer } from './checkpointer.js';
+import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 import { openDatabase, type SqliteContext, type Synchronous, statementCache } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
@@ -8,7 +8,7 @@ import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
-import { openWalSync } from './wal-sync.js';
+import { openWalSync, type WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema on first open. */
@@ -21,8 +21,16 @@ export interface SqliteStoreOptions {
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path);
-  const walSync = (options.synchronous ?? 'FULL') === 'FULL' ? openWalSync(options.path) : null;
-  const checkpointer = startCheckpointer(options.path, options.onError ?? (() => {}));
+  let walSync: WalSync | null = null;
+  let checkpointer: Checkpointer;
+  try {
+    walSync = (options.synchronous ?? 'FULL') === 'FULL' ? openWalSync(options.path) : null;
+    checkpointer = startCheckpointer(options.path, options.onError ?? (() => {}));
+  } catch (error) {
+    void walSync?.close();
+    db.close();
+    throw error;
+  }
   const prepare = statementCache(db);
   const ctx: SqliteContext = {
     db,
