@@ -1027,6 +1027,18 @@ export async function runEndToEnd(
   }
 }
 
+/** The latency scenarios alone on SQLite FULL, at the full plan's sizes (to compare builds). */
+export async function runLatency(o: BenchOptions, plan: Plan): Promise<void> {
+  const receiver = await startReceiver();
+  const loadgen = await startLoadgen();
+  try {
+    await new Bench(o, plan, receiver, loadgen).latency();
+  } finally {
+    receiver.stop();
+    loadgen.stop();
+  }
+}
+
 /**
  * Runs every scenario of the plan in order (the raw ceiling, SQLite, then PostgreSQL), or only
  * the raw ceiling and PostgreSQL; children are started here and stopped before it returns.

@@ -9,6 +9,7 @@
  *   --profile-drain               the same for one drain of a backlog (the delivery path alone)
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
  *   --e2e                         only the raw ceiling and three end-to-end fan-out-1 runs (--messages)
+ *   --latency                     only the latency scenarios, at the full run's sizes
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
  *   --hookgate <main.js>          measure another build (default: dist/cli/main.js of this checkout)
  *   --apps <n>                    spread messages over n applications (default 16; 1 = one endpoint)
@@ -28,7 +29,15 @@ import {
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchOptions, type Mode, planFor, runBench, runDrain, runEndToEnd } from './harness.js';
+import {
+  type BenchOptions,
+  type Mode,
+  planFor,
+  runBench,
+  runDrain,
+  runEndToEnd,
+  runLatency,
+} from './harness.js';
 import { adminClient, installCleanup, killAll, startHookgate, startLoadgen, startReceiver } from './procs.js';
 import { formatProfile, summariseProfile } from './profile.js';
 import type { PublishResult } from './protocol.js';
@@ -63,6 +72,7 @@ interface Args {
   profileDrain: boolean;
   drainOnly: boolean;
   e2eOnly: boolean;
+  latencyOnly: boolean;
   messages: number | null;
   out: string | null;
   markdown: boolean;
@@ -80,6 +90,7 @@ function parseArgs(argv: string[]): Args {
     profileDrain: false,
     drainOnly: false,
     e2eOnly: false,
+    latencyOnly: false,
     messages: null,
     out: null,
     markdown: true,
@@ -103,6 +114,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--profile-drain') args.profileDrain = true;
     else if (a === '--drain') args.drainOnly = true;
     else if (a === '--e2e') args.e2eOnly = true;
+    else if (a === '--latency') args.latencyOnly = true;
     else if (a === '--messages') args.messages = Number(value());
     else if (a === '--out') args.out = resolve(value());
     else if (a === '--no-markdown') args.markdown = false;
@@ -257,6 +269,11 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (args.latencyOnly) {
+    const options: BenchOptions = { mode: 'full', huge: false, postgresOnly: false, hookgateMain, log };
+    await runLatency(options, planFor('full', false));
+    return;
+  }
   if (args.e2eOnly) {
     const options: BenchOptions = { mode: 'quick', huge: false, postgresOnly: false, hookgateMain, log };
     await runEndToEnd(options, planFor('quick', false), args.messages ?? 20_000, 3);
