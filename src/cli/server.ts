@@ -53,7 +53,11 @@ async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Stor
         poolSize: config.pgPoolSize,
         onError: (err) => log.warn({ err }, 'PostgreSQL LISTEN connection lost; reconnecting'),
       })
-    : openSqliteStore({ path: config.dbPath, synchronous: config.synchronous });
+    : openSqliteStore({
+        path: config.dbPath,
+        synchronous: config.synchronous,
+        onError: (err) => log.warn({ err }, 'background WAL checkpoint failed'),
+      });
   // Without a key secrets stay plaintext, and a sealed one found in storage is an error, not garbage.
   return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
 }

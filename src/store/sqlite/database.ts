@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 import type { Commit } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -18,6 +19,8 @@ export function openDatabase(path: string): Db {
   db.pragma('busy_timeout = 5000');
   // Statement journals and sort spills in memory, not temp files (measured: +10% end to end).
   db.pragma('temp_store = MEMORY');
+  // Checkpoints run on their own thread (checkpointer.ts); this is the fallback threshold.
+  db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
   // A WAL that grew under a burst is cut back to this size once it has been copied.
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   migrate(db);
