@@ -4,7 +4,36 @@ import { type Cidr, isAddressAllowed } from '../domain/ssrf.js';
 
 export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
 
-const systemResolve: Resolve = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
+/**
+ * Lookups that may run at once. `dns.lookup` blocks a thread of libuv's pool (4 threads) for as
+ * long as the resolver takes, and that pool also flushes the SQLite WAL that acknowledges every
+ * publish: names that resolve slowly must not be able to take all of it.
+ */
+export const CONCURRENT_LOOKUPS = 2;
+
+/** `resolve` with at most `limit` calls in flight; the others wait their turn, in order. */
+export function limitConcurrency(resolve: Resolve, limit: number): Resolve {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const next = () => {
+    running--;
+    queue.shift()?.();
+  };
+  return (hostname) =>
+    new Promise<LookupAddress[]>((resolved, rejected) => {
+      const start = () => {
+        running++;
+        resolve(hostname).then(resolved, rejected).finally(next);
+      };
+      if (running < limit) start();
+      else queue.push(start);
+    });
+}
+
+const systemResolve: Resolve = limitConcurrency(
+  (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true }),
+  CONCURRENT_LOOKUPS,
+);
 
 export class RefusedAddressError extends Error {
   readonly code = 'HOOKGATE_SSRF_REFUSED';
