@@ -989,71 +989,60 @@ async function sqliteScenarios(b: Bench, plan: Plan): Promise<SqliteFigures> {
   };
 }
 
+/** Starts the receiver and the load generator for `run`, and stops them however it ends. */
+async function withBench<T>(o: BenchOptions, plan: Plan, run: (b: Bench) => Promise<T>): Promise<T> {
+  const receiver = await startReceiver();
+  const loadgen = await startLoadgen();
+  try {
+    return await run(new Bench(o, plan, receiver, loadgen));
+  } finally {
+    receiver.stop();
+    loadgen.stop();
+  }
+}
+
 /** SQLite FULL drains of `published` messages alone (to profile or compare the delivery path). */
-export async function runDrain(
+export function runDrain(
   o: BenchOptions,
   plan: Plan,
   published: number,
   reps: number,
 ): Promise<DrainFigures> {
-  const receiver = await startReceiver();
-  const loadgen = await startLoadgen();
-  try {
-    const b = new Bench(o, plan, receiver, loadgen);
+  return withBench(o, plan, async (b) => {
     await b.rawCeiling();
-    return await sqlite('FULL', (s) => b.drain(s, published, reps));
-  } finally {
-    receiver.stop();
-    loadgen.stop();
-  }
+    return sqlite('FULL', (s) => b.drain(s, published, reps));
+  });
 }
 
 /** End-to-end fan-out-1 runs of `messages` alone on SQLite FULL (to compare builds quickly). */
-export async function runEndToEnd(
+export function runEndToEnd(
   o: BenchOptions,
   plan: Plan,
   messages: number,
   reps: number,
 ): Promise<EndToEndFigures> {
-  const receiver = await startReceiver();
-  const loadgen = await startLoadgen();
-  try {
-    const b = new Bench(o, plan, receiver, loadgen);
+  return withBench(o, plan, async (b) => {
     await b.rawCeiling();
-    return await sqlite('FULL', (s) => b.endToEnd(s, 1, messages, reps));
-  } finally {
-    receiver.stop();
-    loadgen.stop();
-  }
+    return sqlite('FULL', (s) => b.endToEnd(s, 1, messages, reps));
+  });
 }
 
-/** The latency scenarios alone on SQLite FULL, at the full plan's sizes (to compare builds). */
-export async function runLatency(o: BenchOptions, plan: Plan): Promise<void> {
-  const receiver = await startReceiver();
-  const loadgen = await startLoadgen();
-  try {
-    await new Bench(o, plan, receiver, loadgen).latency();
-  } finally {
-    receiver.stop();
-    loadgen.stop();
-  }
+/** The latency scenarios alone on SQLite FULL, at the plan's sizes (to compare builds). */
+export function runLatency(o: BenchOptions, plan: Plan): Promise<void> {
+  return withBench(o, plan, async (b) => {
+    await b.latency();
+  });
 }
 
 /**
  * Runs every scenario of the plan in order (the raw ceiling, SQLite, then PostgreSQL), or only
  * the raw ceiling and PostgreSQL; children are started here and stopped before it returns.
  */
-export async function runBench(o: BenchOptions, plan: Plan): Promise<RunFigures> {
-  const receiver = await startReceiver();
-  const loadgen = await startLoadgen();
-  try {
-    const b = new Bench(o, plan, receiver, loadgen);
+export function runBench(o: BenchOptions, plan: Plan): Promise<RunFigures> {
+  return withBench(o, plan, async (b) => {
     const rawCeiling = await b.rawCeiling();
     const sqliteFigures = o.postgresOnly ? null : await sqliteScenarios(b, plan);
     const postgres = await b.postgresScenarios();
     return { rawCeiling, ...sqliteFigures, postgres, hookgateErrors: b.hookgateErrors() };
-  } finally {
-    receiver.stop();
-    loadgen.stop();
-  }
+  });
 }

@@ -7,6 +7,7 @@ import {
   type Mode,
   type Plan,
   type PostgresFigures,
+  type PublishLatencyFigures,
   type RunFigures,
 } from './harness.js';
 import type { Figure } from './stats.js';
@@ -149,20 +150,21 @@ function sqliteRows(f: BenchFigures): Row[] {
       vsRaw: e.ratioToRaw,
     });
   }
-  for (const p of f.publishLatency) {
-    out.push({
-      figure: `publish latency p50 at ${num(p.offeredRate)} msg/s offered`,
-      unit: 'ms',
-      f: p.p50Ms,
-      digits: 2,
-    });
-    out.push({
-      figure: `publish latency p99 at ${num(p.offeredRate)} msg/s offered`,
-      unit: 'ms',
-      f: p.p99Ms,
-      digits: 2,
-    });
-  }
+  /** The p50 and p99 rows of a paced run: `what` at the offered rate. */
+  const percentiles = (what: string, per: string, p: PublishLatencyFigures) => {
+    for (const [q, fig] of [
+      ['p50', p.p50Ms],
+      ['p99', p.p99Ms],
+    ] as const) {
+      out.push({
+        figure: `${what} ${q} at ${num(p.offeredRate)} ${per} offered`,
+        unit: 'ms',
+        f: fig,
+        digits: 2,
+      });
+    }
+  };
+  for (const p of f.publishLatency) percentiles('publish latency', 'msg/s', p);
   const fa = f.firstAttempt;
   out.push({
     figure: `publish → first attempt p50, idle (${fa.rate} msg/s)`,
@@ -184,20 +186,7 @@ function sqliteRows(f: BenchFigures): Row[] {
       digits: 2,
     });
   }
-  for (const p of f.inboundAck ?? []) {
-    out.push({
-      figure: `inbound ack p50 at ${num(p.offeredRate)} req/s offered`,
-      unit: 'ms',
-      f: p.p50Ms,
-      digits: 2,
-    });
-    out.push({
-      figure: `inbound ack p99 at ${num(p.offeredRate)} req/s offered`,
-      unit: 'ms',
-      f: p.p99Ms,
-      digits: 2,
-    });
-  }
+  for (const p of f.inboundAck ?? []) percentiles('inbound ack', 'req/s', p);
   const m = f.failureMix;
   out.push({
     figure: `failure mix: all ${m.endpoints} endpoints healthy`,

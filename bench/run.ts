@@ -64,15 +64,21 @@ function packageRoot(from: string): string {
   }
 }
 
+/** One scenario alone, printed and not recorded: for profiling or comparing two builds. */
+type Single = 'profile' | 'profile-drain' | 'drain' | 'e2e' | 'latency';
+const SINGLE_FLAGS: Record<string, Single> = {
+  '--profile': 'profile',
+  '--profile-drain': 'profile-drain',
+  '--drain': 'drain',
+  '--e2e': 'e2e',
+  '--latency': 'latency',
+};
+
 interface Args {
   mode: Mode;
   huge: boolean;
   postgresOnly: boolean;
-  profile: boolean;
-  profileDrain: boolean;
-  drainOnly: boolean;
-  e2eOnly: boolean;
-  latencyOnly: boolean;
+  single: Single | null;
   messages: number | null;
   out: string | null;
   markdown: boolean;
@@ -86,11 +92,7 @@ function parseArgs(argv: string[]): Args {
     mode: 'full',
     huge: false,
     postgresOnly: false,
-    profile: false,
-    profileDrain: false,
-    drainOnly: false,
-    e2eOnly: false,
-    latencyOnly: false,
+    single: null,
     messages: null,
     out: null,
     markdown: true,
@@ -110,12 +112,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--full') args.mode = 'full';
     else if (a === '--huge') args.huge = true;
     else if (a === '--postgres') args.postgresOnly = true;
-    else if (a === '--profile') args.profile = true;
-    else if (a === '--profile-drain') args.profileDrain = true;
-    else if (a === '--drain') args.drainOnly = true;
-    else if (a === '--e2e') args.e2eOnly = true;
-    else if (a === '--latency') args.latencyOnly = true;
-    else if (a === '--messages') args.messages = Number(value());
+    else if (SINGLE_FLAGS[a]) {
+      if (args.single) throw new Error(`--${args.single} and ${a} do not go together`);
+      args.single = SINGLE_FLAGS[a];
+    } else if (a === '--messages') args.messages = Number(value());
     else if (a === '--out') args.out = resolve(value());
     else if (a === '--no-markdown') args.markdown = false;
     else if (a === '--hookgate') args.hookgate = resolve(value());
@@ -213,22 +213,28 @@ async function profile(root: string, main: string, messages: number): Promise<vo
   printProfile(root, dir, before);
 }
 
+/** Options for a single scenario at `mode`'s sizes (nothing recorded, no PostgreSQL). */
+function singleOptions(mode: Mode, hookgateMain: string, cpuProfileDir?: string): BenchOptions {
+  return { mode, huge: false, postgresOnly: false, hookgateMain, log, cpuProfileDir };
+}
+
 /** A drain of a backlog with Hookgate under --cpu-prof: the delivery path without the API. */
 async function profileDrain(root: string, main: string, messages: number): Promise<void> {
   const dir = join(root, '.tmp', 'bench-profile');
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
-  const plan = planFor('quick', false);
-  const options: BenchOptions = {
-    mode: 'quick',
-    huge: false,
-    postgresOnly: false,
-    hookgateMain: main,
-    log,
-    cpuProfileDir: dir,
-  };
-  await runDrain(options, plan, messages, 1);
+  await runDrain(singleOptions('quick', main, dir), planFor('quick', false), messages, 1);
   printProfile(root, dir, before);
+}
+
+/** Runs one scenario alone; every throughput one also measures the raw ceiling first. */
+async function single(which: Single, root: string, hookgateMain: string, messages: number): Promise<void> {
+  const quick = singleOptions('quick', hookgateMain);
+  if (which === 'profile') await profile(root, hookgateMain, messages);
+  else if (which === 'profile-drain') await profileDrain(root, hookgateMain, messages);
+  else if (which === 'drain') await runDrain(quick, planFor('quick', false), messages, 3);
+  else if (which === 'e2e') await runEndToEnd(quick, planFor('quick', false), messages, 3);
+  else await runLatency(singleOptions('full', hookgateMain), planFor('full', false));
 }
 
 function printProfile(root: string, dir: string, before: Set<string>): void {
@@ -269,27 +275,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  if (args.latencyOnly) {
-    const options: BenchOptions = { mode: 'full', huge: false, postgresOnly: false, hookgateMain, log };
-    await runLatency(options, planFor('full', false));
-    return;
-  }
-  if (args.e2eOnly) {
-    const options: BenchOptions = { mode: 'quick', huge: false, postgresOnly: false, hookgateMain, log };
-    await runEndToEnd(options, planFor('quick', false), args.messages ?? 20_000, 3);
-    return;
-  }
-  if (args.drainOnly) {
-    const options: BenchOptions = { mode: 'quick', huge: false, postgresOnly: false, hookgateMain, log };
-    await runDrain(options, planFor('quick', false), args.messages ?? 20_000, 3);
-    return;
-  }
-  if (args.profileDrain) {
-    await profileDrain(root, hookgateMain, args.messages ?? 20_000);
-    return;
-  }
-  if (args.profile) {
-    await profile(root, hookgateMain, args.messages ?? 20_000);
+  if (args.single) {
+    await single(args.single, root, hookgateMain, args.messages ?? 20_000);
     return;
   }
 

@@ -61,7 +61,7 @@ const COALESCE_MS = 1;
 
 /**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
- * outcome and reschedule. Outcomes finishing in the same turn are written in one batch.
+ * outcome and reschedule. Outcomes finishing within COALESCE_MS are written in one batch.
  */
 export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const { store, sender } = options;

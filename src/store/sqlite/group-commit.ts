@@ -90,10 +90,12 @@ export function makeGroupCommit(db: Db, walSync: WalSync | null): Commit {
       for (const item of batch) item.reject(error);
       return;
     }
-    // Writes that must wait for the disk: durable ones, and claims while a flush is owed.
-    const owed = walSync !== null && !walSync.idle();
-    const waits = (item: Pending, i: number) =>
-      results[i]!.ok && (item.durable || (item.afterDurable && (owed || batch.some((b) => b.durable))));
+    // Writes that must wait for the disk: durable ones, and claims while a flush is owed (for an
+    // earlier batch, or for a durable write of this one).
+    const committed = (i: number) => results[i]!.ok;
+    const owed =
+      walSync !== null && (!walSync.idle() || batch.some((item, i) => item.durable && committed(i)));
+    const waits = (item: Pending, i: number) => committed(i) && (item.durable || (item.afterDurable && owed));
     const onDisk = walSync && batch.some(waits) ? walSync.flushed() : null;
     batch.forEach((item, i) => {
       const result = results[i]!;
