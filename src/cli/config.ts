@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../domain/health.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseRetrySchedule } from '../domain/retry.js';
 import { parseSecretKey } from '../domain/secret-box.js';
@@ -42,6 +43,11 @@ export interface HookgateConfig {
    * how long an endpoint may fail without a success before it is disabled.
    */
   health: HealthPolicy;
+  /**
+   * HOOKGATE_SENDER_THREAD: `auto` (default: on when the machine has more than one core), `on`
+   * or `off`. On, the HTTP client of deliveries runs on a thread of its own.
+   */
+  senderThread: boolean;
 }
 
 export type Role = 'all' | 'api' | 'worker';
@@ -63,6 +69,7 @@ export const DEFAULTS = {
   retentionDays: '90',
   secretKey: '',
   autoDisableDays: '5',
+  senderThread: 'auto',
 } as const;
 
 /** Raw text values, as flags or environment variables give them; missing ones take the defaults. */
@@ -113,7 +120,16 @@ export function parseConfig(given: RawConfig): HookgateConfig {
       ...DEFAULT_HEALTH_POLICY,
       disableAfterMs: disableAfterMs(nonNegativeNumber('HOOKGATE_AUTO_DISABLE_DAYS', raw.autoDisableDays)),
     },
+    senderThread: parseSenderThread(raw.senderThread),
   };
+}
+
+function parseSenderThread(text: string): boolean {
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  // One core gains nothing from a second thread but the cost of handing requests to it.
+  if (text === 'auto') return availableParallelism() > 1;
+  throw new Error(`HOOKGATE_SENDER_THREAD must be auto, on or off, got "${text}"`);
 }
 
 function parsePublicUrl(text: string): string | null {

@@ -114,6 +114,14 @@ program
     ),
   )
   .addOption(
+    flag(
+      '--sender-thread <auto|on|off>',
+      'send deliveries from a thread of their own (auto: when there is more than one core)',
+      'HOOKGATE_SENDER_THREAD',
+      DEFAULTS.senderThread,
+    ),
+  )
+  .addOption(
     new Option(
       '--secret-key <base64>',
       'encrypts signing and provider secrets at rest (32 bytes, base64)',
@@ -138,6 +146,7 @@ program
       retentionDays: opts.retentionDays,
       secretKey: opts.secretKey,
       autoDisableDays: opts.autoDisableDays,
+      senderThread: opts.senderThread,
     });
     const hookgate = await startHookgate(config);
     const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite: ${config.dbPath}`;

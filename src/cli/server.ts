@@ -2,6 +2,7 @@ import pino from 'pino';
 import { type Dispatcher, startDispatcher } from '../delivery/dispatcher.js';
 import { operationalEventHook } from '../delivery/operational-events.js';
 import { makeSender, type Sender } from '../delivery/sender.js';
+import { startSenderThread } from '../delivery/threaded-sender.js';
 import { makeSecretBox, PLAINTEXT_BOX } from '../domain/secret-box.js';
 import { buildApi } from '../http/app.js';
 import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
@@ -62,6 +63,14 @@ async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Stor
   return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
 }
 
+function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger): Promise<Sender> {
+  const options = { allowNetworks: config.allowNetworks, timeoutMs };
+  if (!config.senderThread) return Promise.resolve(makeSender(options));
+  return startSenderThread(options, {
+    onError: (err) => log.error({ err }, 'sender thread died; its attempts failed and a new thread starts'),
+  });
+}
+
 /**
  * The composition root: the store, then (by role) the API listening and the dispatcher
  * delivering. Every node of a PostgreSQL deployment runs this with the same database.
@@ -70,12 +79,14 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
   const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   const store = await openStore(config, log);
   const timeoutMs = config.requestTimeoutSeconds * 1000;
-  const sender: Sender = makeSender({ allowNetworks: config.allowNetworks, timeoutMs });
+  let sender: Sender | null = null;
   let dispatcher: Dispatcher | null = null;
   let api: Api | null = null;
   let url: string | null = null;
   let generatedAdminToken: string | null = null;
   try {
+    // Before the API: a node that cannot deliver should not start accepting messages.
+    if (config.role !== 'api') sender = await openSender(config, timeoutMs, log);
     if (config.role !== 'worker') {
       const admin = await adminTokenHash(store, config.adminToken);
       api = await buildApi({
@@ -96,12 +107,12 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     }
   } catch (error) {
     await api?.close();
-    await sender.close();
+    await sender?.close();
     await store.close();
     throw error;
   }
   let stopListening = () => {};
-  if (config.role !== 'api') {
+  if (sender) {
     dispatcher = startDispatcher({
       store,
       sender,
@@ -142,7 +153,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       stopListening();
       await api?.close();
       await dispatcher?.stop(deadlineMs);
-      await sender.close();
+      await sender?.close();
       await store.close();
     },
   };

@@ -67,6 +67,11 @@ export function parseCidrList(text: string): Cidr[] {
     });
 }
 
+/** The text `parseCidrList` reads back as the same list (to hand networks to another thread). */
+export function formatCidrList(cidrs: readonly Cidr[]): string {
+  return cidrs.map(([address, bits]) => `${address.toString()}/${bits}`).join(',');
+}
+
 function toHostCidr(addr: ipaddr.IPv4 | ipaddr.IPv6): Cidr {
   return [addr, addr.kind() === 'ipv4' ? 32 : 128];
 }

@@ -53,6 +53,7 @@ describe('hookgate serve', () => {
       'HOOKGATE_REQUEST_TIMEOUT',
       'HOOKGATE_ALLOW_NETWORKS',
       'HOOKGATE_MAX_PAYLOAD_BYTES',
+      'HOOKGATE_SENDER_THREAD',
     ]) {
       expect(out).toContain(env);
     }
@@ -97,5 +98,10 @@ describe('hookgate serve', () => {
     const out = await waitForOutput(child, /invalid retry delay/);
     expect(out).toMatch(/hookgate: invalid retry delay/);
     expect(await exitCode(child)).toBe(1);
+    const thread = run(['serve', '--sender-thread', 'sometimes']);
+    expect(await waitForOutput(thread, /HOOKGATE_SENDER_THREAD/)).toMatch(
+      /HOOKGATE_SENDER_THREAD must be auto, on or off, got "sometimes"/,
+    );
+    expect(await exitCode(thread)).toBe(1);
   });
 });

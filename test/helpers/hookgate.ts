@@ -39,7 +39,14 @@ export function testConfig(dbPath: string, overrides: Partial<HookgateConfig> = 
     logLevel: 'silent',
     publicUrl: '',
   });
-  return { ...base, health: { ...base.health, openBaseMs: 500, openMaxMs: 2000 }, ...overrides };
+  return {
+    ...base,
+    health: { ...base.health, openBaseMs: 500, openMaxMs: 2000 },
+    // The thread's entry is compiled JavaScript, which tests run from sources do not have; the
+    // thread is tested in test/delivery/threaded-sender.test.ts and by every test that spawns dist/.
+    senderThread: false,
+    ...overrides,
+  };
 }
 
 /** Starts Hookgate in this process on a free port with its own SQLite file. */
