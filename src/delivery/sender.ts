@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { type Cidr, ipLiteralOf, isAddressAllowed } from '../domain/ssrf.js';
 import { makeGuardedLookup, RefusedAddressError, type Resolve } from './guarded-lookup.js';
 
@@ -39,11 +39,17 @@ export interface Sender {
   close(): Promise<void>;
 }
 
+/** Where a URL's requests go, as the agent takes it (the URL parsed once, not per request). */
+interface Target {
+  origin: string;
+  path: string;
+}
+
 /** Distinct endpoint URLs remembered parsed; past this the memory starts over. */
 const TARGET_CACHE_SIZE = 10_000;
 
 /**
- * Makes one HTTP attempt with undici's `request` over a pooled Agent (not fetch: several times
+ * Makes one HTTP attempt with undici's `request` on a pooled Agent (not fetch: several times
  * slower here, and it follows redirects). Redirects are not followed: a 3xx is a failed attempt,
  * so a redirect can never lead to an address the guard would refuse. Never throws.
  */
@@ -60,8 +66,8 @@ export function makeSender(options: SenderOptions): Sender {
   });
 
   /** Parsed and judged once per URL: endpoints are few, attempts many. */
-  const targets = new Map<string, URL | RefusedAddressError>();
-  function target(raw: string): URL | RefusedAddressError {
+  const targets = new Map<string, Target | RefusedAddressError>();
+  function target(raw: string): Target | RefusedAddressError {
     let found = targets.get(raw);
     if (found === undefined) {
       const url = new URL(raw);
@@ -70,7 +76,7 @@ export function makeSender(options: SenderOptions): Sender {
       found =
         literal !== null && !isAddressAllowed(literal, options.allowNetworks)
           ? new RefusedAddressError(url.hostname, literal)
-          : url;
+          : { origin: url.origin, path: `${url.pathname}${url.search}` };
       if (targets.size >= TARGET_CACHE_SIZE) targets.clear();
       targets.set(raw, found);
     }
@@ -85,13 +91,14 @@ export function makeSender(options: SenderOptions): Sender {
     const deadline = new EventEmitter();
     const timer = setTimeout(() => deadline.emit('abort'), options.timeoutMs);
     try {
-      const url = target(req.url);
-      if (url instanceof RefusedAddressError) throw url;
-      const res = await request(url, {
+      const to = target(req.url);
+      if (to instanceof RefusedAddressError) throw to;
+      const res = await agent.request({
+        origin: to.origin,
+        path: to.path,
         method: 'POST',
         headers: req.headers,
         body: req.body,
-        dispatcher: agent,
         signal: deadline,
       });
       // The status line is the receiver's answer; a body that then fails to arrive does not undo it.
