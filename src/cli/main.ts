@@ -116,7 +116,7 @@ program
   .addOption(
     flag(
       '--sender-thread <auto|on|off>',
-      'send deliveries from a thread of their own (auto: when there is more than one core)',
+      'send deliveries from a thread of their own (auto: with SQLite and more than one core)',
       'HOOKGATE_SENDER_THREAD',
       DEFAULTS.senderThread,
     ),
