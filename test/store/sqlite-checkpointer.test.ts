@@ -2,6 +2,8 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite/checkpointer.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { eventually, tempDir } from '../helpers/hookgate.js';
 
@@ -30,6 +32,18 @@ describe('SQLite background checkpoints', () => {
     expect(existsSync(`${path}-wal`)).toBe(false);
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM apps').pluck().get()).toBe(200);
+    db.close();
+  });
+
+  it('lets the WAL keep the size it cycles through under steady load', () => {
+    dir = tempDir();
+    const db = openDatabase(join(dir, 'store.db'));
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    // Each cycle fills about AUTOCHECKPOINT_PAGES frames before the WAL starts over; a limit
+    // below that would cut the file, and stall the event loop, on every cycle.
+    expect(db.pragma('journal_size_limit', { simple: true })).toBeGreaterThan(
+      AUTOCHECKPOINT_PAGES * (pageSize + 24),
+    );
     db.close();
   });
 });

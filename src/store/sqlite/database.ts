@@ -21,8 +21,13 @@ export function openDatabase(path: string): Db {
   db.pragma('temp_store = MEMORY');
   // Checkpoints run on their own thread (checkpointer.ts); this is the fallback threshold.
   db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-  // A WAL that grew under a burst is cut back to this size once it has been copied.
-  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  // A WAL that grew past this (a checkpoint held back by a long read) is cut back to it once
+  // copied. Under steady load the WAL starts over from its beginning about every
+  // AUTOCHECKPOINT_PAGES frames, so the limit sits well above that: a limit below it (64 MiB
+  // once) cut the file on every cycle, and freeing those pages stalled the event loop 4-7 ms
+  // about twice a second at 2,000 publishes/s (BENCHMARKS.md).
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`journal_size_limit = ${2 * AUTOCHECKPOINT_PAGES * pageSize}`);
   migrate(db);
   return db;
 }
