@@ -65,6 +65,7 @@ export async function startSenderThread(
   function spawn(): { worker: Worker; ready: Promise<void>; exited: Promise<void> } {
     const worker = new Worker(entry, { workerData: data });
     let isReady = false;
+    let failure: Error | null = null;
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (message: FromThread) => {
         if (message.kind === 'ready') {
@@ -79,15 +80,18 @@ export async function startSenderThread(
         }
       });
       worker.once('error', (error) => {
+        failure = error;
         if (!isReady) reject(error);
-        // The first start's failure is startSenderThread's rejection; later ones are reported.
-        if (started && !closing)
-          onError(new Error(`sender thread failed: ${error.message}`, { cause: error }));
       });
     });
     const exited = new Promise<void>((resolve) =>
       worker.once('exit', (code) => {
         if (current?.worker === worker) current = null;
+        // The first start's failure is startSenderThread's rejection; later deaths are reported.
+        if (started && !closing) {
+          const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+          onError(new Error(`sender thread ${why}`, { cause: failure ?? undefined }));
+        }
         // Whatever it had not answered was maybe sent, maybe not: a failed attempt, retried later.
         answerAll(closing ? 'sender closed' : `sender thread exited (code ${code}) before answering`);
         resolve();

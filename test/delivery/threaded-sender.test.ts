@@ -18,7 +18,8 @@ const LOOPBACK: SenderThreadOptions = { allowNetworks: parseCidrList('127.0.0.0/
 
 /**
  * A thread that speaks the protocol without sending anything: it answers 200 with the URL as the
- * body, and dies (an uncaught throw) on a request whose URL contains "crash".
+ * body, dies (an uncaught throw) on a request whose URL contains "crash", and exits with code 3
+ * on one whose URL contains "exit".
  */
 const FAKE_THREAD = new URL(
   `data:text/javascript,${encodeURIComponent(`
@@ -26,6 +27,7 @@ import { parentPort } from 'node:worker_threads';
 parentPort.on('message', (m) => {
   if (m.kind === 'close') return parentPort.close();
   for (const [id, url] of m.batch) if (url.includes('crash')) throw new Error('thread crashed');
+  for (const [id, url] of m.batch) if (url.includes('exit')) process.exit(3);
   const batch = m.batch.map(([id, url]) => [id, { statusCode: 200, response: url, durationMs: 1 }]);
   parentPort.postMessage({ kind: 'results', batch });
 });
@@ -151,6 +153,13 @@ describe('sender thread', () => {
       statusCode: 200,
       response: 'http://127.0.0.1:9/after',
     });
+    expect(await sender.send({ url: 'http://127.0.0.1:9/exit', headers: {}, body: '' })).toMatchObject({
+      statusCode: 0,
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      'sender thread failed: thread crashed',
+      'sender thread exited with code 3',
+    ]);
   });
 
   it('refuses to start when the thread cannot load', async () => {
