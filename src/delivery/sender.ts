@@ -49,7 +49,7 @@ interface Target {
 const TARGET_CACHE_SIZE = 10_000;
 
 /**
- * Makes one HTTP attempt with undici's `request` on a pooled Agent (not fetch: several times
+ * Makes one HTTP attempt with the `request` of a pooled undici Agent (not fetch: several times
  * slower here, and it follows redirects). Redirects are not followed: a 3xx is a failed attempt,
  * so a redirect can never lead to an address the guard would refuse. Never throws.
  */

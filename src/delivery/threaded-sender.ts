@@ -5,8 +5,8 @@ import type { Sender, SenderOptions, SendRequest, SendResult } from './sender.js
 /**
  * A Sender whose HTTP client runs on a thread of its own. In a drain about half of the event
  * loop's time per delivery went to undici, sockets and writev (BENCHMARKS.md); on that thread it
- * runs beside the store's work instead of after it. Requests cross in batches: every send of one
- * turn of the event loop (a claim attempts up to 200 deliveries at once) is one message.
+ * runs beside the store's work instead of after it. Requests cross in batches: the sends made in
+ * one synchronous run (a claim starts up to 200 attempts at once) are one message.
  *
  * The thread runs the same `makeSender`, SSRF guard included. Its DNS is the system's: a
  * `resolve` injected for tests cannot cross to another thread, so those tests use `makeSender`.
@@ -33,6 +33,9 @@ export interface SenderThreadHooks {
 
 const DEFAULT_ENTRY = new URL('./sender-thread.js', import.meta.url);
 
+/** How long `close` waits for the thread to finish by itself before stopping it. */
+const CLOSE_GRACE_MS = 5000;
+
 function failed(reason: string): SendResult {
   return {
     statusCode: 0,
@@ -56,68 +59,78 @@ export async function startSenderThread(
   let queued: QueuedRequest[] = [];
   let closing = false;
 
-  function answerAll(reason: string): void {
-    const waiting = [...pending.values()];
-    pending.clear();
-    for (const answer of waiting) answer(failed(reason));
+  function answer(ids: readonly number[], reason: string): void {
+    for (const id of ids) {
+      pending.get(id)?.(failed(reason));
+      pending.delete(id);
+    }
   }
 
-  function spawn(): { worker: Worker; ready: Promise<void>; exited: Promise<void> } {
+  /** `initial`: the first start, whose failure is startSenderThread's rejection, not a report. */
+  function spawn(initial: boolean): { worker: Worker; ready: Promise<void>; exited: Promise<void> } {
     const worker = new Worker(entry, { workerData: data });
     let isReady = false;
     let failure: Error | null = null;
-    const ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (message: FromThread) => {
-        if (message.kind === 'ready') {
-          isReady = true;
-          resolve();
-          return;
-        }
-        for (const [id, result] of message.batch) {
-          const answer = pending.get(id);
-          pending.delete(id);
-          answer?.(result);
-        }
-      });
-      worker.once('error', (error) => {
-        failure = error;
-        if (!isReady) reject(error);
-      });
+    let ready!: { resolve: () => void; reject: (e: Error) => void };
+    const readyPromise = new Promise<void>((resolve, reject) => {
+      ready = { resolve, reject };
+    });
+    // Only the initial start awaits it; a replacement's failure is reported at its exit instead.
+    readyPromise.catch(() => {});
+    worker.on('message', (message: FromThread) => {
+      if (message.kind === 'ready') {
+        isReady = true;
+        ready.resolve();
+        return;
+      }
+      for (const [id, result] of message.batch) {
+        pending.get(id)?.(result);
+        pending.delete(id);
+      }
+    });
+    // 'exit' always follows; it does the reporting. More than one 'error' can come.
+    worker.on('error', (error) => {
+      failure ??= error;
     });
     const exited = new Promise<void>((resolve) =>
       worker.once('exit', (code) => {
         if (current?.worker === worker) current = null;
-        // The first start's failure is startSenderThread's rejection; later deaths are reported.
-        if (started && !closing) {
-          const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+        const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+        if (!isReady) ready.reject(failure ?? new Error(`sender thread ${why} before it was ready`));
+        if (!closing && (isReady || !initial)) {
           onError(new Error(`sender thread ${why}`, { cause: failure ?? undefined }));
         }
         // Whatever it had not answered was maybe sent, maybe not: a failed attempt, retried later.
-        answerAll(closing ? 'sender closed' : `sender thread exited (code ${code}) before answering`);
+        // (Requests still queued for the next message go to the next thread instead.)
+        const unsent = new Set(queued.map(([id]) => id));
+        const lost = [...pending.keys()].filter((id) => !unsent.has(id));
+        answer(lost, closing ? 'sender closed' : `sender thread ${why} before answering`);
         resolve();
       }),
     );
-    return { worker, ready, exited };
+    return { worker, ready: readyPromise, exited };
   }
 
-  let started = false;
-  let current: ReturnType<typeof spawn> | null = spawn();
+  let current: ReturnType<typeof spawn> | null = spawn(true);
   await current.ready;
-  started = true;
 
   function flush(): void {
     const batch = queued;
     queued = [];
+    const ids = batch.map(([id]) => id);
     if (closing) {
-      for (const [id] of batch) {
-        pending.get(id)?.(failed('sender closed'));
-        pending.delete(id);
-      }
+      answer(ids, 'sender closed');
       return;
     }
-    // A thread that died is replaced on the next send; the requests wait in its port meanwhile.
-    current ??= spawn();
-    current.ready.catch(() => {});
+    try {
+      // A thread that died is replaced on the next send; the requests wait in its port meanwhile.
+      current ??= spawn(false);
+    } catch (error) {
+      // The OS refused a thread: these requests fail now; the next send tries again.
+      onError(new Error(`sender thread could not start: ${(error as Error).message}`, { cause: error }));
+      answer(ids, 'sender thread could not start');
+      return;
+    }
     current.worker.postMessage({ kind: 'send', batch } satisfies ToThread);
   }
 
@@ -134,7 +147,10 @@ export async function startSenderThread(
       const running = current;
       if (!running) return;
       running.worker.postMessage({ kind: 'close' } satisfies ToThread);
+      // Closing aborts every request at once; a thread that still has not exited is stopped.
+      const timer = setTimeout(() => void running.worker.terminate(), CLOSE_GRACE_MS);
       await running.exited;
+      clearTimeout(timer);
     },
   };
 }

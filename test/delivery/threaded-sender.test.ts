@@ -147,7 +147,12 @@ describe('sender thread', () => {
       sender.send({ url: 'http://127.0.0.1:9/crash', headers: {}, body: '' }),
       sender.send({ url: 'http://127.0.0.1:9/same-batch', headers: {}, body: '' }),
     ]);
-    for (const result of lost) expect(result).toMatchObject({ statusCode: 0, response: /exited/ });
+    for (const result of lost) {
+      expect(result).toMatchObject({
+        statusCode: 0,
+        response: 'sender thread failed: thread crashed before answering',
+      });
+    }
     expect(errors.map((e) => e.message)).toEqual(['sender thread failed: thread crashed']);
     expect(await sender.send({ url: 'http://127.0.0.1:9/after', headers: {}, body: '' })).toMatchObject({
       statusCode: 200,
@@ -160,6 +165,13 @@ describe('sender thread', () => {
       'sender thread failed: thread crashed',
       'sender thread exited with code 3',
     ]);
+  });
+
+  it('refuses to start when the thread exits before it is ready', async () => {
+    const quitter = new URL(`data:text/javascript,${encodeURIComponent('process.exit(2)')}`);
+    await expect(startSenderThread(LOOPBACK, { entry: quitter })).rejects.toThrow(
+      'sender thread exited with code 2 before it was ready',
+    );
   });
 
   it('refuses to start when the thread cannot load', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkEndpointUrl } from '../../src/domain/endpoint-url.js';
-import { ipLiteralOf, isAddressAllowed, parseCidrList } from '../../src/domain/ssrf.js';
+import { formatCidrList, ipLiteralOf, isAddressAllowed, parseCidrList } from '../../src/domain/ssrf.js';
 
 const REFUSED = [
   ['127.0.0.1', 'loopback'],
@@ -103,6 +103,26 @@ describe('parseCidrList', () => {
       '::1/128',
     ]);
     expect(parseCidrList('')).toEqual([]);
+  });
+
+  it('reads back what formatCidrList writes (how the networks reach the sender thread)', () => {
+    const text =
+      '10.0.0.0/8,192.168.1.5,::1,2001:db8:0:0:0:0:0:0/32,::ffff:127.0.0.1/128,fe80::1%eth0,0x7f.1/32';
+    const list = parseCidrList(text);
+    const again = parseCidrList(formatCidrList(list));
+    expect(again.map(([a, bits]) => [a.toNormalizedString(), bits])).toEqual(
+      list.map(([a, bits]) => [a.toNormalizedString(), bits]),
+    );
+    for (const address of [
+      '10.1.2.3',
+      '192.168.1.5',
+      '::1',
+      '2001:db8::7',
+      '::ffff:127.0.0.1',
+      '127.0.0.1',
+    ]) {
+      expect(isAddressAllowed(address, again)).toBe(isAddressAllowed(address, list));
+    }
   });
 
   it('rejects what is not a network', () => {
