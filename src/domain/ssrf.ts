@@ -60,7 +60,7 @@ export function parseCidrList(text: string): Cidr[] {
     .filter(Boolean)
     .map((s) => {
       try {
-        return s.includes('/') ? ipaddr.parseCIDR(s) : toHostCidr(ipaddr.parse(s));
+        return unmapped(s.includes('/') ? ipaddr.parseCIDR(s) : toHostCidr(ipaddr.parse(s)));
       } catch {
         throw new Error(`invalid network "${s}" (expected CIDR such as 10.0.0.0/8)`);
       }
@@ -70,6 +70,17 @@ export function parseCidrList(text: string): Cidr[] {
 /** The text `parseCidrList` reads back as the same list (to hand networks to another thread). */
 export function formatCidrList(cidrs: readonly Cidr[]): string {
   return cidrs.map(([address, bits]) => `${address.toString()}/${bits}`).join(',');
+}
+
+/**
+ * An IPv4-mapped network (::ffff:10.0.0.0/104) as the IPv4 network it is: addresses are judged
+ * unwrapped (see normalise), so written mapped it would never match.
+ */
+function unmapped([net, bits]: Cidr): Cidr {
+  if (net.kind() === 'ipv6' && bits >= 96 && (net as ipaddr.IPv6).isIPv4MappedAddress()) {
+    return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  }
+  return [net, bits];
 }
 
 function toHostCidr(addr: ipaddr.IPv4 | ipaddr.IPv6): Cidr {

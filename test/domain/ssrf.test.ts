@@ -125,6 +125,14 @@ describe('parseCidrList', () => {
     }
   });
 
+  it('reads an IPv4-mapped network as the IPv4 network it is, since addresses are judged unwrapped', () => {
+    const list = parseCidrList('::ffff:127.0.0.1,::ffff:10.0.0.0/104');
+    expect(list.map(([addr, bits]) => `${addr.toString()}/${bits}`)).toEqual(['127.0.0.1/32', '10.0.0.0/8']);
+    expect(isAddressAllowed('127.0.0.1', list)).toBe(true);
+    expect(isAddressAllowed('::ffff:10.9.8.7', list)).toBe(true);
+    expect(isAddressAllowed('127.0.0.2', list)).toBe(false);
+  });
+
   it('rejects what is not a network', () => {
     expect(() => parseCidrList('10.0.0.0/33')).toThrow(/invalid network/);
     expect(() => parseCidrList('example.com')).toThrow(/invalid network/);
