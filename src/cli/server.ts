@@ -67,7 +67,8 @@ function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger)
   const options = { allowNetworks: config.allowNetworks, timeoutMs };
   if (!config.senderThread) return Promise.resolve(makeSender(options));
   return startSenderThread(options, {
-    onError: (err) => log.error({ err }, 'sender thread died; its attempts failed and a new thread starts'),
+    onError: (err) =>
+      log.error({ err }, 'sender thread failed; its unanswered attempts are recorded as failed'),
   });
 }
 

@@ -1,4 +1,5 @@
 import type { DisabledReason, FailureStreak } from '../domain/health.js';
+import { newId } from '../domain/ids.js';
 import type {
   App,
   Attempt,
@@ -10,6 +11,7 @@ import type {
   MessageStatusText,
   Source,
 } from '../domain/model.js';
+import type { PublishInput } from './store.js';
 
 /**
  * Row shapes as both stores return them (the schemas use the same column names and types:
@@ -129,6 +131,40 @@ export function toMessage(r: MessageRow): Message {
     deliverAt: r.deliver_at,
     createdAt: r.created_at,
   };
+}
+
+/** A new message as published now, before either store writes it. */
+export function newMessage(appId: string, input: PublishInput, now: number): Message {
+  return {
+    id: newId('msg', now),
+    appId,
+    eventType: input.eventType,
+    eventId: input.eventId,
+    payload: input.payload,
+    contentType: input.contentType ?? null,
+    headers: input.headers ?? null,
+    channels: input.channels,
+    tags: input.tags ?? null,
+    deliverAt: input.deliverAt ?? null,
+    createdAt: now,
+  };
+}
+
+/** INSERT_MESSAGE's parameters (sql.ts), in its column order. */
+export function messageInsertValues(m: Message): unknown[] {
+  return [
+    m.id,
+    m.appId,
+    m.eventType,
+    m.eventId,
+    m.payload,
+    m.contentType,
+    jsonOrNull(m.headers),
+    jsonOrNull(m.channels),
+    jsonOrNull(m.tags),
+    m.deliverAt,
+    m.createdAt,
+  ];
 }
 
 export interface AttemptRow {

@@ -1,7 +1,7 @@
 import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
-import { type EndpointRow, jsonOrNull, toEndpointFilter } from '../rows.js';
+import { type EndpointRow, messageInsertValues, newMessage, toEndpointFilter } from '../rows.js';
 import { INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Tx } from './database.js';
@@ -30,32 +30,8 @@ export async function insertMessage(
   input: PublishInput,
   now: number,
 ): Promise<Message | null> {
-  const message: Message = {
-    id: newId('msg', now),
-    appId,
-    eventType: input.eventType,
-    eventId: input.eventId,
-    payload: input.payload,
-    contentType: input.contentType ?? null,
-    headers: input.headers ?? null,
-    channels: input.channels,
-    tags: input.tags ?? null,
-    deliverAt: input.deliverAt ?? null,
-    createdAt: now,
-  };
-  const values = [
-    message.id,
-    appId,
-    message.eventType,
-    message.eventId,
-    message.payload,
-    message.contentType,
-    jsonOrNull(message.headers),
-    jsonOrNull(message.channels),
-    jsonOrNull(message.tags),
-    message.deliverAt,
-    now,
-  ];
+  const message = newMessage(appId, input, now);
+  const values = messageInsertValues(message);
   const endpointIds = await subscribedEndpointIds(tx, appId, message.eventType, message.channels);
   // ON CONFLICT waits for a racing insert of the same eventId to commit, then does nothing.
   if (endpointIds.length === 0) {

@@ -1,7 +1,7 @@
 import { newId } from '../../domain/ids.js';
 import type { Message } from '../../domain/model.js';
 import { endpointWants } from '../../domain/routing.js';
-import { type EndpointRow, jsonOrNull, toEndpointFilter } from '../rows.js';
+import { type EndpointRow, messageInsertValues, newMessage, toEndpointFilter } from '../rows.js';
 import { INSERT_DELIVERY, INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
 import type { Prepare } from './database.js';
@@ -21,32 +21,8 @@ export function subscribedEndpointIds(
 
 /** Inserts a message and one due delivery per subscribed endpoint; runs inside the caller's commit. */
 export function insertMessage(prepare: Prepare, appId: string, input: PublishInput, now: number): Message {
-  const message: Message = {
-    id: newId('msg', now),
-    appId,
-    eventType: input.eventType,
-    eventId: input.eventId,
-    payload: input.payload,
-    contentType: input.contentType ?? null,
-    headers: input.headers ?? null,
-    channels: input.channels,
-    tags: input.tags ?? null,
-    deliverAt: input.deliverAt ?? null,
-    createdAt: now,
-  };
-  prepare(INSERT_MESSAGE).run(
-    message.id,
-    appId,
-    message.eventType,
-    message.eventId,
-    message.payload,
-    message.contentType,
-    jsonOrNull(message.headers),
-    jsonOrNull(message.channels),
-    jsonOrNull(message.tags),
-    message.deliverAt,
-    now,
-  );
+  const message = newMessage(appId, input, now);
+  prepare(INSERT_MESSAGE).run(...messageInsertValues(message));
   // Scheduled messages (deliverAt) wait in the due index like any retry.
   const dueAt = Math.max(message.deliverAt ?? now, now);
   const insertDelivery = prepare(INSERT_DELIVERY);
