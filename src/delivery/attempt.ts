@@ -24,6 +24,21 @@ export interface AttemptMade {
   control: DeliveryControl | null;
 }
 
+/** Distinct secrets remembered decoded; past this the memory starts over. */
+const SECRET_CACHE_SIZE = 10_000;
+const decodedSecrets = new Map<string, Buffer | null>();
+
+/** A secret's key bytes, decoded once rather than on every attempt. */
+function secretKey(secret: string): Buffer | null {
+  let key = decodedSecrets.get(secret);
+  if (key === undefined) {
+    key = parseSecret(secret);
+    if (decodedSecrets.size >= SECRET_CACHE_SIZE) decodedSecrets.clear();
+    decodedSecrets.set(secret, key);
+  }
+  return key;
+}
+
 /**
  * Standard Webhooks headers, repeated under Svix's `svix-*` names: receivers written against
  * hosted Svix that read those headers by hand keep working when pointed at Hookgate.
@@ -50,7 +65,7 @@ export async function makeAttempt(
   d: ClaimedDelivery,
 ): Promise<AttemptMade> {
   const timestamp = Math.floor(Date.now() / 1000);
-  const secrets = d.secrets.map(parseSecret).filter((s): s is Buffer => s !== null);
+  const secrets = d.secrets.map(secretKey).filter((s): s is Buffer => s !== null);
   const startedAt = Date.now();
   const result = await sender.send({
     url: d.url,

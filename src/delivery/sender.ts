@@ -1,5 +1,4 @@
-import { EventEmitter } from 'node:events';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { type Cidr, ipLiteralOf, isAddressAllowed } from '../domain/ssrf.js';
 import { makeGuardedLookup, RefusedAddressError, type Resolve } from './guarded-lookup.js';
 
@@ -49,9 +48,13 @@ interface Target {
 const TARGET_CACHE_SIZE = 10_000;
 
 /**
- * Makes one HTTP attempt with the `request` of a pooled undici Agent (not fetch: several times
- * slower here, and it follows redirects). Redirects are not followed: a 3xx is a failed attempt,
- * so a redirect can never lead to an address the guard would refuse. Never throws.
+ * Makes one HTTP attempt through a pooled undici Agent's `dispatch`, the callback API its
+ * `request` is built on: an answer is gathered straight from the parser's callbacks, without the
+ * response stream, abort signal and async resource `request` makes per call (about a quarter of
+ * what the sender thread allocated per delivery, measured in the drain's allocation profile).
+ * Not fetch: several times slower here, and it follows redirects. Redirects are not followed: a
+ * 3xx is a failed attempt, so a redirect can never lead to an address the guard would refuse.
+ * Never throws.
  */
 export function makeSender(options: SenderOptions): Sender {
   const bodyLimit = options.responseBodyLimit ?? 64 * 1024;
@@ -83,50 +86,122 @@ export function makeSender(options: SenderOptions): Sender {
     return found;
   }
 
-  async function send(req: SendRequest): Promise<SendResult> {
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    // undici accepts an EventEmitter as its abort signal: one plain timer per attempt costs
-    // far less than AbortSignal.timeout (measured in the drain profile).
-    const deadline = new EventEmitter();
-    const timer = setTimeout(() => deadline.emit('abort'), options.timeoutMs);
-    try {
-      const to = target(req.url);
-      if (to instanceof RefusedAddressError) throw to;
-      const res = await agent.request({
-        origin: to.origin,
-        path: to.path,
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        signal: deadline,
-      });
-      // The status line is the receiver's answer; a body that then fails to arrive does not undo it.
-      const response = await readBounded(res.body, res.headers['content-length'], bodyLimit).catch(
-        (error: unknown) => `(response body not read: ${describeError(error)})`,
-      );
-      return {
-        statusCode: res.statusCode,
-        response,
-        durationMs: elapsed(),
-        retryAfter: firstHeader(res.headers['retry-after']),
-        // Repeated header lines are one comma-separated list (RFC 9110 §5.3).
-        deliveryControl: joinedHeader(res.headers['webhook-delivery']),
-      };
-    } catch (error) {
-      return {
-        statusCode: 0,
-        response: describeError(error),
-        durationMs: elapsed(),
-        retryAfter: undefined,
-        deliveryControl: undefined,
-      };
-    } finally {
-      clearTimeout(timer);
-    }
+  function send(req: SendRequest): Promise<SendResult> {
+    return new Promise((resolve) => {
+      const answer = new Answer(bodyLimit, options.timeoutMs, resolve);
+      try {
+        const to = target(req.url);
+        if (to instanceof RefusedAddressError) throw to;
+        agent.dispatch(
+          { origin: to.origin, path: to.path, method: 'POST', headers: req.headers, body: req.body },
+          answer,
+        );
+      } catch (error) {
+        answer.onResponseError(null, error as Error);
+      }
+    });
   }
 
   return { send, close: () => agent.destroy() };
+}
+
+const TIMED_OUT = 'timeout: no complete response in time';
+
+/**
+ * One attempt's answer, gathered from undici's dispatch callbacks and settled exactly once: at
+ * the end of the body, at an error, at the body limit, or when the attempt's time is up (from
+ * the moment it is sent, so time spent waiting for a pooled connection counts).
+ */
+class Answer implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | null = null;
+  #settled = false;
+  #statusCode = 0;
+  #retryAfter: string | undefined;
+  #deliveryControl: string | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  readonly #started = performance.now();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly bodyLimit: number,
+    timeoutMs: number,
+    private readonly resolve: (result: SendResult) => void,
+  ) {
+    this.#timer = setTimeout(() => this.#timeOut(), timeoutMs);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // Timed out while waiting for a connection: settled already, so it is never sent.
+    if (this.#settled) controller.abort(new Error(TIMED_OUT));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx: informational, the answer is still to come
+    this.#statusCode = statusCode;
+    this.#retryAfter = firstHeader(headers['retry-after']);
+    // Repeated header lines are one comma-separated list (RFC 9110 §5.3).
+    this.#deliveryControl = joinedHeader(headers['webhook-delivery']);
+  }
+
+  /** Keeps at most `bodyLimit` bytes; past that the connection is dropped rather than drained. */
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    const room = this.bodyLimit - this.#size;
+    this.#chunks.push(room < chunk.length ? chunk.subarray(0, room) : chunk);
+    this.#size += Math.min(room, chunk.length);
+    if (this.#size >= this.bodyLimit) {
+      this.#answered(this.#body());
+      controller.abort(new Error('response body limit reached'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#answered(this.#body());
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    // The status line is the receiver's answer; a body that then fails to arrive does not undo it.
+    if (this.#statusCode !== 0) this.#answered(`(response body not read: ${describeError(error)})`);
+    else this.#settle(0, describeError(error));
+  }
+
+  #timeOut(): void {
+    if (this.#settled) return;
+    if (this.#statusCode !== 0) this.#answered(`(response body not read: ${TIMED_OUT})`);
+    else this.#settle(0, TIMED_OUT);
+    this.#controller?.abort(new Error(TIMED_OUT));
+  }
+
+  #body(): string {
+    const chunks = this.#chunks;
+    return chunks.length === 1
+      ? chunks[0]!.toString('utf8')
+      : Buffer.concat(chunks, this.#size).toString('utf8');
+  }
+
+  #answered(response: string): void {
+    this.#settle(this.#statusCode, response);
+  }
+
+  #settle(statusCode: number, response: string): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#timer);
+    const answered = statusCode !== 0;
+    this.resolve({
+      statusCode,
+      response,
+      durationMs: Math.round(performance.now() - this.#started),
+      retryAfter: answered ? this.#retryAfter : undefined,
+      deliveryControl: answered ? this.#deliveryControl : undefined,
+    });
+  }
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -137,34 +212,10 @@ function joinedHeader(value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** Reads at most `limit` bytes of a body and drops the rest without buffering it. */
-async function readBounded(
-  body: AsyncIterable<Buffer> & { destroy(): void; text(): Promise<string> },
-  contentLength: string | string[] | undefined,
-  limit: number,
-): Promise<string> {
-  // The common case, a small body of announced length, is read in one go.
-  if (typeof contentLength === 'string' && Number(contentLength) <= limit) return body.text();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const room = limit - size;
-    chunks.push(room < chunk.length ? chunk.subarray(0, room) : chunk);
-    size += Math.min(room, chunk.length);
-    if (size >= limit) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: string }).code;
     const cause = (error as { cause?: unknown }).cause;
-    if (error.name === 'TimeoutError' || error.name === 'AbortError')
-      return 'timeout: no complete response in time';
     const base = code ? `${code}: ${error.message}` : error.message;
     return cause instanceof Error && cause.message !== error.message ? `${base} (${cause.message})` : base;
   }

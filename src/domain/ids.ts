@@ -1,14 +1,26 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Prefixes of every id Hookgate hands out, as in the Svix API. */
 export type IdPrefix = 'app' | 'ep' | 'msg' | 'atmpt' | 'dlv' | 'qtask' | 'src' | 'log';
 
 // Base62 in ASCII order, so ids sort bytewise in the order they were made: lists page by id.
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const DIGIT_CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
 const BODY_LENGTH = 22; // 62^22 > 2^128
 
+/**
+ * The last id's 128 bits as eight 16-bit limbs, most significant first: limbs 0–2 hold the
+ * milliseconds (48 bits), limbs 3–7 the random part (80 bits). Plain numbers rather than a
+ * BigInt: one id is made per message and per attempt, and BigInt arithmetic allocated about 2 KB
+ * per id (measured in the drain's allocation profile).
+ */
+const limbs = new Uint16Array(8);
+const RANDOM_FROM = 3;
+/** Scratch copy divided down while encoding, and the digits it yields. */
+const quotient = new Uint16Array(8);
+const digits: number[] = new Array(BODY_LENGTH).fill(0);
+
 let lastMs = 0;
-let lastRandom = 0n;
 
 /**
  * A KSUID-like id: 48 bits of milliseconds then 80 random bits, base62-encoded at fixed width.
@@ -16,24 +28,58 @@ let lastRandom = 0n;
  * increasing (monotonic), which keeps cursor pagination exact.
  */
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
-  let random: bigint;
   if (nowMs <= lastMs) {
-    nowMs = lastMs;
-    random = lastRandom + 1n;
+    incrementRandom();
   } else {
-    random = BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n; // headroom for increments
+    lastMs = nowMs;
+    limbs[0] = Math.floor(nowMs / 2 ** 32);
+    limbs[1] = nowMs >>> 16;
+    limbs[2] = nowMs;
+    randomFillSync(limbs, RANDOM_FROM);
+    halveRandom(); // headroom for increments
   }
-  lastMs = nowMs;
-  lastRandom = random;
-  const value = (BigInt(nowMs) << 80n) | random;
-  return `${prefix}_${encodeBase62(value)}`;
+  return `${prefix}_${encodeBase62()}`;
 }
 
-function encodeBase62(value: bigint): string {
-  let out = '';
-  for (let i = 0; i < BODY_LENGTH; i++) {
-    out = ALPHABET[Number(value % 62n)] + out;
-    value /= 62n;
+function incrementRandom(): void {
+  for (let i = limbs.length - 1; i >= RANDOM_FROM; i--) {
+    limbs[i] = limbs[i]! + 1;
+    if (limbs[i] !== 0) return; // no carry
   }
-  return out;
+}
+
+/** Shifts the random part right by one bit, least significant limb first. */
+function halveRandom(): void {
+  for (let i = limbs.length - 1; i >= RANDOM_FROM; i--) {
+    const carryIn = i > RANDOM_FROM ? (limbs[i - 1]! & 1) << 15 : 0;
+    limbs[i] = (limbs[i]! >>> 1) | carryIn;
+  }
+}
+
+/** 62^5: the most base62 digits one division pass yields while every step stays an exact double. */
+const CHUNK = 62 ** 5;
+const CHUNK_DIGITS = 5;
+
+/**
+ * Base62 of the 128-bit value in `limbs`: long division of the limbs by 62^5 yields five digits
+ * a pass (a remainder times 2^16 stays below 2^46, exact in a double).
+ */
+function encodeBase62(): string {
+  quotient.set(limbs);
+  let d = BODY_LENGTH;
+  while (d > 0) {
+    let remainder = 0;
+    for (let i = 0; i < quotient.length; i++) {
+      const current = remainder * 0x10000 + quotient[i]!;
+      const q = Math.floor(current / CHUNK);
+      quotient[i] = q;
+      remainder = current - q * CHUNK;
+    }
+    for (let k = 0; k < CHUNK_DIGITS && d > 0; k++) {
+      const next = Math.floor(remainder / 62);
+      digits[--d] = DIGIT_CODES[remainder - next * 62]!;
+      remainder = next;
+    }
+  }
+  return String.fromCharCode.apply(null, digits);
 }

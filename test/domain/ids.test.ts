@@ -36,3 +36,41 @@ describe('newId', () => {
     expect([...ids].sort()).toEqual(ids);
   });
 });
+
+/** The 128-bit value of an id's base62 body. */
+function idValue(id: string): bigint {
+  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  let value = 0n;
+  for (const c of id.slice(id.indexOf('_') + 1)) value = value * 62n + BigInt(alphabet.indexOf(c));
+  return value;
+}
+
+describe('newId layout', () => {
+  // Ids already stored were made with this layout: new ones must sort among them by time.
+  it('holds the milliseconds in the top 48 bits and 79 random bits below them', () => {
+    const base = Date.now() + 2 ** 31; // past the windows of the tests above
+    for (const ms of [base, base + 1, base + 2 ** 20, base + 2 ** 33 + 7]) {
+      const value = idValue(newId('msg', ms));
+      expect(value >> 80n).toBe(BigInt(ms));
+      expect(value & ((1n << 80n) - 1n)).toBeLessThan(1n << 79n);
+    }
+  });
+
+  it('adds exactly one within a millisecond, carrying across 16-bit boundaries', () => {
+    const ms = Date.now() + 2 ** 34;
+    let previous = idValue(newId('msg', ms));
+    for (let i = 0; i < 70_000; i++) {
+      const value = idValue(newId('msg', ms));
+      expect(value - previous).toBe(1n);
+      previous = value;
+    }
+  });
+
+  it('draws a fresh random part each millisecond', () => {
+    const ms = Date.now() + 2 ** 35;
+    const randoms = new Set(
+      Array.from({ length: 50 }, (_, i) => idValue(newId('msg', ms + i)) & ((1n << 80n) - 1n)),
+    );
+    expect(randoms.size).toBe(50);
+  });
+});
