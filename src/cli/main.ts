@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { DEFAULTS, parseConfig } from './config.js';
+import { limitHeapGrowth } from './heap.js';
 import { startHookgate } from './server.js';
 
 const program = new Command()
@@ -148,6 +149,7 @@ program
       autoDisableDays: opts.autoDisableDays,
       senderThread: opts.senderThread,
     });
+    limitHeapGrowth();
     const hookgate = await startHookgate(config);
     const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite: ${config.dbPath}`;
     const lines = [
