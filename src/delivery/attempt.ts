@@ -10,7 +10,7 @@ import {
 } from '../domain/retry.js';
 import { parseSecret, signatureHeader } from '../domain/signing.js';
 import type { ClaimedDelivery } from '../store/store.js';
-import type { Sender } from './sender.js';
+import type { LostSend, Sender, SendResult } from './sender.js';
 
 const USER_AGENT = 'Hookgate/0.1';
 
@@ -57,13 +57,14 @@ function signedHeaders(id: string, timestamp: string, signature: string): Record
 /**
  * Signs and sends one delivery (webhook-id = the message id, one `v1,` signature per valid
  * secret), then decides from the answer what becomes of it. Never throws: a network failure is
- * an attempt with status 0.
+ * an attempt with status 0. A send the sender lost (LostSend) is returned as it is: no attempt
+ * is known to have been made, and the caller decides what to do with it.
  */
 export async function makeAttempt(
   sender: Sender,
   retrySchedule: readonly number[],
   d: ClaimedDelivery,
-): Promise<AttemptMade> {
+): Promise<AttemptMade | LostSend> {
   const timestamp = Math.floor(Date.now() / 1000);
   const secrets = d.secrets.map(secretKey).filter((s): s is Buffer => s !== null);
   const startedAt = Date.now();
@@ -77,6 +78,16 @@ export async function makeAttempt(
       ...signedHeaders(d.msgId, String(timestamp), signatureHeader(secrets, d.msgId, timestamp, d.payload)),
     },
   });
+  return 'lost' in result ? result : attemptFrom(retrySchedule, d, startedAt, result);
+}
+
+/** The attempt a send's result makes (started at `startedAt`): its record and what becomes of the delivery. */
+export function attemptFrom(
+  retrySchedule: readonly number[],
+  d: ClaimedDelivery,
+  startedAt: number,
+  result: SendResult,
+): AttemptMade {
   const attempt: Attempt = {
     id: newId('atmpt', startedAt),
     appId: d.appId,

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_POLICY, type DisabledReason, type HealthPolicy } from '../domain/health.js';
 import type { AttemptOutcome, ClaimedDelivery, Deferral, DisabledEndpoint, Store } from '../store/store.js';
-import { type AttemptMade, makeAttempt } from './attempt.js';
+import { type AttemptMade, attemptFrom, makeAttempt } from './attempt.js';
 import { makeRateLimiter } from './rate-limiter.js';
-import type { Sender } from './sender.js';
+import { noAnswer, type Sender } from './sender.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -60,6 +60,19 @@ const CLAIM_BATCH = 200;
 const COALESCE_MS = 1;
 
 /**
+ * A send the sender lost (its thread died before answering) is tried again after this long,
+ * without using an attempt: the receiver's part in it is unknown.
+ */
+const LOST_RETRY_MS = 1000;
+/**
+ * The loss of a delivery's send that counts as a failed attempt after all, so a delivery whose
+ * send kills the thread every time still runs out its retries instead of looping forever.
+ */
+const LOSSES_CHARGED_FROM = 3;
+/** Deliveries remembered with lost sends; past this the memory starts over. */
+const LOSS_MEMORY = 10_000;
+
+/**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
  * outcome and reschedule. Outcomes finishing within COALESCE_MS are written in one batch.
  */
@@ -80,6 +93,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   /** The lease of each attempt in flight, to hand back at shutdown. */
   const leases = new Set<{ leaseId: string; deliveryId: string }>();
   let outcomes: QueuedOutcome[] = [];
+  /** Lost sends so far of each delivery whose last send was lost. */
+  const losses = new Map<string, number>();
   const hooks = new Set<Promise<void>>();
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -109,7 +124,24 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function attempt(d: ClaimedDelivery, leaseId: string): Promise<void> {
     const made = await makeAttempt(sender, options.retrySchedule, d);
-    queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
+    if (!('lost' in made)) {
+      if (losses.size > 0) losses.delete(d.deliveryId);
+      queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
+      return;
+    }
+    const lost = (losses.get(d.deliveryId) ?? 0) + 1;
+    if (lost >= LOSSES_CHARGED_FROM) {
+      losses.delete(d.deliveryId);
+      const charged = attemptFrom(options.retrySchedule, d, Date.now(), noAnswer(made.lost));
+      queueOutcome({ leaseId, deliveryId: d.deliveryId, ...charged });
+      return;
+    }
+    if (losses.size >= LOSS_MEMORY) losses.clear();
+    losses.set(d.deliveryId, lost);
+    // Past the shutdown deadline nothing more is written: the lease brings the delivery back.
+    if (closed) return;
+    // Due again shortly, its attempts untouched; if this write fails, the lease's end brings it back.
+    await store.deferDeliveries([{ leaseId, deliveryId: d.deliveryId, until: Date.now() + LOST_RETRY_MS }]);
   }
 
   function queueOutcome(outcome: QueuedOutcome): void {

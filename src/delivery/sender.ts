@@ -32,8 +32,23 @@ export interface SendResult {
   deliveryControl: string | undefined;
 }
 
-export interface Sender {
-  send(req: SendRequest): Promise<SendResult>;
+/**
+ * The sender itself failed before an answer came (its thread died): whether the request left is
+ * unknown, and nothing about the receiver was learnt, so it is not the receiver's failed attempt.
+ */
+export interface LostSend {
+  lost: string;
+}
+
+/** A result without an answer: nothing came back from the receiver, for `reason`. */
+export function noAnswer(reason: string, durationMs = 0): SendResult {
+  return { statusCode: 0, response: reason, durationMs, retryAfter: undefined, deliveryControl: undefined };
+}
+
+/** `Result`: a sender that cannot lose a send (makeSender) says so with `Sender<SendResult>`. */
+export interface Sender<Result extends SendResult | LostSend = SendResult | LostSend> {
+  /** Resolves with the receiver's answer or the reason none came, or as lost (see LostSend). */
+  send(req: SendRequest): Promise<Result>;
   /** Aborts whatever is still in flight and closes the pool. */
   close(): Promise<void>;
 }
@@ -56,7 +71,7 @@ const TARGET_CACHE_SIZE = 10_000;
  * 3xx is a failed attempt, so a redirect can never lead to an address the guard would refuse.
  * Never throws.
  */
-export function makeSender(options: SenderOptions): Sender {
+export function makeSender(options: SenderOptions): Sender<SendResult> {
   const bodyLimit = options.responseBodyLimit ?? 64 * 1024;
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,

@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { formatCidrList } from '../domain/ssrf.js';
-import type { Sender, SenderOptions, SendRequest, SendResult } from './sender.js';
+import {
+  type LostSend,
+  noAnswer,
+  type Sender,
+  type SenderOptions,
+  type SendRequest,
+  type SendResult,
+} from './sender.js';
 
 /**
  * A Sender whose HTTP client runs on a thread of its own. In a drain about half of the event
@@ -27,7 +34,7 @@ export type FromThread = { kind: 'ready' } | { kind: 'results'; batch: [number, 
 export interface SenderThreadHooks {
   /** The thread's module; default the compiled `sender-thread.js` beside this one. */
   entry?: URL | string;
-  /** Told when the thread dies; its unanswered requests become failed attempts and a new thread starts. */
+  /** Told when the thread dies; its unanswered requests are answered as lost and a new thread starts. */
   onError?: (error: Error) => void;
 }
 
@@ -35,16 +42,6 @@ const DEFAULT_ENTRY = new URL('./sender-thread.js', import.meta.url);
 
 /** How long `close` waits for the thread to finish by itself before stopping it. */
 const CLOSE_GRACE_MS = 5000;
-
-function failed(reason: string): SendResult {
-  return {
-    statusCode: 0,
-    response: reason,
-    durationMs: 0,
-    retryAfter: undefined,
-    deliveryControl: undefined,
-  };
-}
 
 /** Starts the thread and resolves once it is ready to send; rejects if it cannot start. */
 export async function startSenderThread(
@@ -54,14 +51,14 @@ export async function startSenderThread(
   const data: SenderThreadData = { ...options, allowNetworks: formatCidrList(options.allowNetworks) };
   const entry = hooks.entry ?? DEFAULT_ENTRY;
   const onError = hooks.onError ?? (() => {});
-  const pending = new Map<number, (result: SendResult) => void>();
+  const pending = new Map<number, (result: SendResult | LostSend) => void>();
   let nextId = 0;
   let queued: QueuedRequest[] = [];
   let closing = false;
 
-  function answer(ids: readonly number[], reason: string): void {
+  function answer(ids: readonly number[], result: SendResult | LostSend): void {
     for (const id of ids) {
-      pending.get(id)?.(failed(reason));
+      pending.get(id)?.(result);
       pending.delete(id);
     }
   }
@@ -100,11 +97,11 @@ export async function startSenderThread(
         if (!closing && (isReady || !initial)) {
           onError(new Error(`sender thread ${why}`, { cause: failure ?? undefined }));
         }
-        // Whatever it had not answered was maybe sent, maybe not: a failed attempt, retried later.
-        // (Requests still queued for the next message go to the next thread instead.)
+        // Whatever it had not answered was maybe sent, maybe not: lost, for the dispatcher to
+        // try again. (Requests still queued for the next message go to the next thread instead.)
         const unsent = new Set(queued.map(([id]) => id));
         const lost = [...pending.keys()].filter((id) => !unsent.has(id));
-        answer(lost, closing ? 'sender closed' : `sender thread ${why} before answering`);
+        answer(lost, closing ? noAnswer('sender closed') : { lost: `sender thread ${why} before answering` });
         resolve();
       }),
     );
@@ -119,7 +116,7 @@ export async function startSenderThread(
     queued = [];
     const ids = batch.map(([id]) => id);
     if (closing) {
-      answer(ids, 'sender closed');
+      answer(ids, noAnswer('sender closed'));
       return;
     }
     try {
@@ -128,15 +125,15 @@ export async function startSenderThread(
     } catch (error) {
       // The OS refused a thread: these requests fail now; the next send tries again.
       onError(new Error(`sender thread could not start: ${(error as Error).message}`, { cause: error }));
-      answer(ids, 'sender thread could not start');
+      answer(ids, { lost: 'sender thread could not start' });
       return;
     }
     current.worker.postMessage({ kind: 'send', batch } satisfies ToThread);
   }
 
   return {
-    send(req: SendRequest): Promise<SendResult> {
-      if (closing) return Promise.resolve(failed('sender closed'));
+    send(req: SendRequest): Promise<SendResult | LostSend> {
+      if (closing) return Promise.resolve(noAnswer('sender closed'));
       const id = nextId++;
       if (queued.length === 0) queueMicrotask(flush);
       queued.push([id, req.url, req.headers, req.body]);

@@ -13,7 +13,7 @@ import {
   RefusedAddressError,
   type Resolve,
 } from '../../src/delivery/guarded-lookup.js';
-import { makeSender, type Sender } from '../../src/delivery/sender.js';
+import { makeSender, type Sender, type SendResult } from '../../src/delivery/sender.js';
 import { type Cidr, parseCidrList } from '../../src/domain/ssrf.js';
 
 const ZONE: Record<string, LookupAddress[]> = {
@@ -222,7 +222,7 @@ function stopServer(server: Server): Promise<void> {
 
 describe('sender: refused destinations never get a socket', () => {
   let connectSpy: MockInstance;
-  let sender: Sender | undefined;
+  let sender: Sender<SendResult> | undefined;
 
   beforeEach(() => {
     connectSpy = vi.spyOn(net.Socket.prototype, 'connect');
@@ -297,7 +297,7 @@ describe('sender: delivery to an allowed loopback receiver', () => {
   let hits: () => number;
   let received: Array<{ method: string; headers: IncomingMessage['headers'] }>;
   let handler: Handler;
-  const senders: Sender[] = [];
+  const senders: Sender<SendResult>[] = [];
 
   function sender(allowNetworks: readonly Cidr[], extra: { responseBodyLimit?: number } = {}) {
     const resolve = fakeResolve();

@@ -3,11 +3,12 @@
  * thread runs the compiled `dist/delivery/sender-thread.js` (`npm test` builds first); what it
  * runs, `makeSender`, has its own tests (ssrf-connect, misbehaving-receivers). These prove the
  * hand-over: every answer reaches the request it belongs to, unchanged, and a thread that dies
- * or closes leaves no request unanswered.
+ * or closes leaves no request unanswered (a dying thread's requests are answered as lost).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { LostSend, SendResult } from '../../src/delivery/sender.js';
 import { type SenderThreadOptions, startSenderThread } from '../../src/delivery/threaded-sender.js';
 import { parseCidrList } from '../../src/domain/ssrf.js';
 import { closeServer, startReceiver } from '../helpers/receiver.js';
@@ -44,6 +45,12 @@ async function thread(options = LOOPBACK, hooks: Parameters<typeof startSenderTh
   const sender = await startSenderThread(options, { entry: ENTRY, ...hooks });
   cleanup.push(() => sender.close());
   return sender;
+}
+
+/** The result as an answer: the test fails if the send was lost. */
+function answered(result: SendResult | LostSend): SendResult {
+  if ('lost' in result) throw new Error(`send lost: ${result.lost}`);
+  return result;
 }
 
 /** A server on 127.0.0.1 that never answers, counting the connections it gets. */
@@ -108,7 +115,7 @@ describe('sender thread', () => {
   it('applies the SSRF guard in the thread: loopback refused unless allowed, before any connection', async () => {
     const silent = await startSilent();
     const sender = await thread({ allowNetworks: [], timeoutMs: 2000 });
-    const result = await sender.send({ url: silent.url, headers: {}, body: '{}' });
+    const result = answered(await sender.send({ url: silent.url, headers: {}, body: '{}' }));
     expect(result.statusCode).toBe(0);
     expect(result.response).toMatch(/refused/i);
     expect(silent.connections()).toBe(0);
@@ -117,7 +124,7 @@ describe('sender thread', () => {
   it('ends an attempt the receiver never answers at the timeout', async () => {
     const silent = await startSilent();
     const sender = await thread({ ...LOOPBACK, timeoutMs: 300 });
-    const result = await sender.send({ url: silent.url, headers: {}, body: '{}' });
+    const result = answered(await sender.send({ url: silent.url, headers: {}, body: '{}' }));
     expect(result).toMatchObject({ statusCode: 0, response: expect.stringMatching(/timeout/) });
     expect(result.durationMs).toBeGreaterThanOrEqual(250);
     expect(silent.connections()).toBe(1);
@@ -148,18 +155,15 @@ describe('sender thread', () => {
       sender.send({ url: 'http://127.0.0.1:9/same-batch', headers: {}, body: '' }),
     ]);
     for (const result of lost) {
-      expect(result).toMatchObject({
-        statusCode: 0,
-        response: 'sender thread failed: thread crashed before answering',
-      });
+      expect(result).toEqual({ lost: 'sender thread failed: thread crashed before answering' });
     }
     expect(errors.map((e) => e.message)).toEqual(['sender thread failed: thread crashed']);
     expect(await sender.send({ url: 'http://127.0.0.1:9/after', headers: {}, body: '' })).toMatchObject({
       statusCode: 200,
       response: 'http://127.0.0.1:9/after',
     });
-    expect(await sender.send({ url: 'http://127.0.0.1:9/exit', headers: {}, body: '' })).toMatchObject({
-      statusCode: 0,
+    expect(await sender.send({ url: 'http://127.0.0.1:9/exit', headers: {}, body: '' })).toEqual({
+      lost: 'sender thread exited with code 3 before answering',
     });
     expect(errors.map((e) => e.message)).toEqual([
       'sender thread failed: thread crashed',

@@ -1,12 +1,15 @@
 /**
- * The dispatcher's `onAttempt` hook (operational events): called once an outcome is recorded, and
- * whatever it does (throw, reject, never settle) delivery goes on and `stop` keeps its deadline.
+ * The dispatcher against a real SQLite store, with a scripted sender in place of the network.
+ * The `onAttempt` hook (operational events): called once an outcome is recorded, and whatever it
+ * does (throw, reject, never settle) delivery goes on and `stop` keeps its deadline. Lost sends
+ * (a sender thread that died before answering): tried again without using an attempt, and
+ * charged as a failed attempt only when a delivery's sends keep being lost.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AttemptRecorded, startDispatcher } from '../../src/delivery/dispatcher.js';
-import type { Sender, SendResult } from '../../src/delivery/sender.js';
+import type { LostSend, Sender, SendResult } from '../../src/delivery/sender.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
@@ -27,7 +30,7 @@ function fakeSender(answer: (n: number) => Partial<SendResult>): Sender {
   };
 }
 
-describe('dispatcher onAttempt', () => {
+describe('dispatcher', () => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -161,5 +164,78 @@ describe('dispatcher onAttempt', () => {
       pending: 0,
       sending: 0,
     });
+  });
+
+  /** A sender that answers with `script(n)` for its n-th send (from 0), noting when each left. */
+  function scriptedSender(script: (n: number) => SendResult | LostSend): Sender & { sentAt: number[] } {
+    const sentAt: number[] = [];
+    return {
+      sentAt,
+      send: async () => script(sentAt.push(Date.now()) - 1),
+      close: async () => {},
+    };
+  }
+
+  const OK: SendResult = {
+    statusCode: 200,
+    response: 'ok',
+    durationMs: 1,
+    retryAfter: undefined,
+    deliveryControl: undefined,
+  };
+  const ALL_ATTEMPTS = {
+    status: null,
+    statusCodeClass: null,
+    eventTypes: null,
+    channel: null,
+    since: null,
+    until: null,
+  };
+  const FIRST_PAGE = { limit: 50, iterator: null, order: 'ascending' } as const;
+
+  it('tries a lost send again a second later without using an attempt', async () => {
+    const { store, appId, endpointId } = await storeWithMessages(1);
+    const sender = scriptedSender((n) => (n === 0 ? { lost: 'sender thread died' } : OK));
+    // A retry would be a minute away: the second send can only be the lost one tried again.
+    const dispatcher = startDispatcher({
+      store,
+      sender,
+      retrySchedule: [60],
+      idlePollMs: 50,
+      requestTimeoutMs: 1000,
+    });
+    cleanup.push(() => dispatcher.stop(1000));
+    await eventually(
+      async () => (await store.endpointStats(appId, endpointId, { since: null, until: null })).success === 1,
+    );
+    expect(sender.sentAt).toHaveLength(2);
+    expect(sender.sentAt[1]! - sender.sentAt[0]!).toBeGreaterThanOrEqual(900);
+    const attempts = await store.listAttempts(appId, { ...ALL_ATTEMPTS, endpointId }, FIRST_PAGE);
+    expect(attempts.data.map((a) => [a.responseStatusCode, a.response])).toEqual([[200, 'ok']]);
+  });
+
+  it("charges a delivery's third lost send in a row as a failed attempt, so it cannot loop forever", async () => {
+    const { store, appId, endpointId } = await storeWithMessages(1);
+    const sender = scriptedSender(() => ({ lost: 'sender thread died' }));
+    const dispatcher = startDispatcher({
+      store,
+      sender,
+      retrySchedule: [60],
+      idlePollMs: 50,
+      requestTimeoutMs: 1000,
+    });
+    cleanup.push(() => dispatcher.stop(1000));
+    const attempts = await eventually(async () => {
+      const page = await store.listAttempts(appId, { ...ALL_ATTEMPTS, endpointId }, FIRST_PAGE);
+      return page.data.length > 0 ? page.data : null;
+    });
+    expect(sender.sentAt).toHaveLength(3);
+    expect(attempts.map((a) => [a.responseStatusCode, a.response, a.succeeded])).toEqual([
+      [0, 'sender thread died', false],
+    ]);
+    // One attempt of the schedule used: the next one is the scheduled retry, a minute away.
+    const [delivery] = (await store.listDeliveriesOfMessage(appId, attempts[0]!.msgId, FIRST_PAGE)).data;
+    expect(delivery).toMatchObject({ status: 'pending' });
+    expect(delivery!.nextAttemptAt! - Date.now()).toBeGreaterThan(50_000);
   });
 });
