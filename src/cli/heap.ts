@@ -5,10 +5,12 @@ import v8 from 'node:v8';
  * choice goes up to 300% (4×): a drain allocates about 10 KB per delivery on the event loop
  * and more on the sender thread, short-lived, but some of it outlives two scavenges, so the old
  * generation filled with garbage up to that limit before each full collection. Measured on
- * 100k-message drains (BENCHMARKS.md): peak RSS 238–285 MB with V8's choice, 219–223 MB at 50%,
- * the drain rate the same within its run-to-run spread.
+ * 100k-message drains (BENCHMARKS.md), at the same drain rate: peak RSS 238–285 MB with V8's
+ * choice, 233–236 MB at 100%, 219–223 MB at 50%; but at 50% full collections came often enough
+ * to lengthen the publish tail at 2,000 msg/s (p99 about 1 ms more, max 24–26 ms instead of
+ * 12–16), and 100% did not.
  */
-export const HEAP_GROWING_PERCENT = 50;
+export const HEAP_GROWING_PERCENT = 100;
 
 /** The V8 flag to set, or null when the operator already chose one in node's own options. */
 export function heapGrowthFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | null {
