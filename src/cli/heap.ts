@@ -1,14 +1,14 @@
 import v8 from 'node:v8';
 
 /**
- * How far V8 may grow a heap past what survived its last full collection, in percent. V8's own
- * choice goes up to 300% (4×): a drain allocates about 10 KB per delivery on the event loop
+ * How far V8 grows a heap past what survived its last full collection, in percent. The flag
+ * replaces V8's own growing factor, which varies (lower near the heap limit or under memory
+ * pressure) and here reached 300%: a drain allocates about 10 KB per delivery on the event loop
  * and more on the sender thread, short-lived, but some of it outlives two scavenges, so the old
  * generation filled with garbage up to that limit before each full collection. Measured on
  * 100k-message drains (BENCHMARKS.md), at the same drain rate: peak RSS 238–285 MB with V8's
- * choice, 233–236 MB at 100%, 219–223 MB at 50%; but at 50% full collections came often enough
- * to lengthen the publish tail at 2,000 msg/s (p99 about 1 ms more, max 24–26 ms instead of
- * 12–16), and 100% did not.
+ * factor, 233–236 MB at 100%, 219–223 MB at 50%; but at 50% the publish tail at 2,000 msg/s
+ * grew (p99 above 5.5 ms in 10 of 13 runs, against 2 of 6 at 100%).
  */
 export const HEAP_GROWING_PERCENT = 100;
 
@@ -19,8 +19,9 @@ export function heapGrowthFlag(execArgv: readonly string[], nodeOptions: string 
 }
 
 /**
- * Caps heap growth for the whole process: V8 flags are per process, so the sender thread's heap
- * follows the same rule. Set before the server starts; it applies from the next collection on.
+ * Sets the heap growing factor for the whole process: V8 flags are per process, so the sender
+ * thread's heap follows the same rule. Set before the server starts; it applies from the next
+ * collection on.
  */
 export function limitHeapGrowth(): void {
   const flag = heapGrowthFlag(process.execArgv, process.env.NODE_OPTIONS);

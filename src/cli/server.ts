@@ -68,7 +68,7 @@ function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger)
   if (!config.senderThread) return Promise.resolve(makeSender(options));
   return startSenderThread(options, {
     onError: (err) =>
-      log.error({ err }, 'sender thread failed; its unanswered attempts are recorded as failed'),
+      log.error({ err }, 'sender thread failed; its unanswered requests are sent again shortly'),
   });
 }
 

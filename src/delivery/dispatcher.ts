@@ -60,10 +60,15 @@ const CLAIM_BATCH = 200;
 const COALESCE_MS = 1;
 
 /**
- * A send the sender lost (its thread died before answering) is tried again after this long,
- * without using an attempt: the receiver's part in it is unknown.
+ * A send the sender lost (its thread died before answering) is tried again after at least this
+ * long, without using an attempt: the receiver's part in it is unknown.
  */
 const LOST_RETRY_MS = 1000;
+/**
+ * Up to this much more, at random: the sends a dying thread held are not all claimed together
+ * again, so those beside one that kills the thread are not lost with it every time.
+ */
+const LOST_RETRY_JITTER_MS = 2000;
 /**
  * The loss of a delivery's send that counts as a failed attempt after all, so a delivery whose
  * send kills the thread every time still runs out its retries instead of looping forever.
@@ -141,7 +146,9 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     // Past the shutdown deadline nothing more is written: the lease brings the delivery back.
     if (closed) return;
     // Due again shortly, its attempts untouched; if this write fails, the lease's end brings it back.
-    await store.deferDeliveries([{ leaseId, deliveryId: d.deliveryId, until: Date.now() + LOST_RETRY_MS }]);
+    // (The sends a thread held are answered in one turn: their deferrals share one commit.)
+    const until = Date.now() + LOST_RETRY_MS + Math.floor(Math.random() * LOST_RETRY_JITTER_MS);
+    await store.deferDeliveries([{ leaseId, deliveryId: d.deliveryId, until }]);
   }
 
   function queueOutcome(outcome: QueuedOutcome): void {

@@ -135,6 +135,7 @@ class Answer implements Dispatcher.DispatchHandler {
   #deliveryControl: string | undefined;
   #chunks: Buffer[] = [];
   #size = 0;
+  #pastLimit = false;
   readonly #started = performance.now();
   readonly #timer: NodeJS.Timeout;
 
@@ -164,16 +165,26 @@ class Answer implements Dispatcher.DispatchHandler {
     this.#deliveryControl = joinedHeader(headers['webhook-delivery']);
   }
 
-  /** Keeps at most `bodyLimit` bytes; past that the connection is dropped rather than drained. */
+  /**
+   * Keeps at most `bodyLimit` bytes and settles once it has them. A body that keeps coming after
+   * that has its connection dropped rather than drained; one that ends within the chunk that
+   * passed the limit (or exactly at it) ends normally and keeps its connection.
+   */
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#settled) return;
-    const room = this.bodyLimit - this.#size;
-    this.#chunks.push(room < chunk.length ? chunk.subarray(0, room) : chunk);
-    this.#size += Math.min(room, chunk.length);
-    if (this.#size >= this.bodyLimit) {
-      this.#answered(this.#body());
-      controller.abort(new Error('response body limit reached'));
+    if (this.#settled) {
+      if (this.#pastLimit) controller.abort(new Error('response body limit reached'));
+      return;
     }
+    const room = this.bodyLimit - this.#size;
+    if (chunk.length <= room) {
+      this.#chunks.push(chunk);
+      this.#size += chunk.length;
+      return;
+    }
+    this.#chunks.push(chunk.subarray(0, room));
+    this.#size = this.bodyLimit;
+    this.#pastLimit = true;
+    this.#answered(this.#body());
   }
 
   onResponseEnd(): void {

@@ -38,7 +38,7 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
     randomFillSync(limbs, RANDOM_FROM);
     halveRandom(); // headroom for increments
   }
-  return `${prefix}_${encodeBase62()}`;
+  return `${prefix}_${encodeBase62(limbs)}`;
 }
 
 function incrementRandom(): void {
@@ -61,11 +61,12 @@ const CHUNK = 62 ** 5;
 const CHUNK_DIGITS = 5;
 
 /**
- * Base62 of the 128-bit value in `limbs`: long division of the limbs by 62^5 yields five digits
- * a pass (a remainder times 2^16 stays below 2^46, exact in a double).
+ * Base62 of a 128-bit value given as eight 16-bit limbs, most significant first, at the id's
+ * fixed width: long division of the limbs by 62^5 yields five digits a pass (a remainder times
+ * 2^16 stays below 2^46, exact in a double). Exported for its tests.
  */
-function encodeBase62(): string {
-  quotient.set(limbs);
+export function encodeBase62(value: Uint16Array): string {
+  quotient.set(value);
   let d = BODY_LENGTH;
   while (d > 0) {
     let remainder = 0;

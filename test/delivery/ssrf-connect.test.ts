@@ -420,13 +420,20 @@ describe('sender: delivery to an allowed loopback receiver', () => {
     expect(result.response).toBe('y'.repeat(100));
   });
 
-  it('keeps a body no longer than the limit whole', async () => {
+  it('keeps a body no longer than the limit whole, and its connection for the next attempt', async () => {
     handler = (_req, res) => {
       res.writeHead(200);
       res.end('z'.repeat(100));
     };
+    let connections = 0;
+    server.on('connection', () => connections++);
     const { s } = sender(parseCidrList('127.0.0.0/8'), { responseBodyLimit: 100 });
-    expect((await s.send({ url, headers: {}, body: '{}' })).response).toBe('z'.repeat(100));
+    for (let i = 0; i < 3; i++) {
+      expect((await s.send({ url, headers: {}, body: '{}' })).response).toBe('z'.repeat(100));
+      // Past the answer's own turn, so the pool has its connection back before the next send.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(connections).toBe(1);
   });
 
   it('returns the Retry-After header of the response', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type IdPrefix, newId } from '../../src/domain/ids.js';
+import { encodeBase62, type IdPrefix, newId } from '../../src/domain/ids.js';
 
 // newId keeps module-level clock state, so each test below works in a later window of future time
 // than the one before it (tests in a file run in order).
@@ -72,5 +72,35 @@ describe('newId layout', () => {
       Array.from({ length: 50 }, (_, i) => idValue(newId('msg', ms + i)) & ((1n << 80n) - 1n)),
     );
     expect(randoms.size).toBe(50);
+  });
+});
+
+describe('encodeBase62', () => {
+  const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  /** The BigInt encoding ids were first made with. */
+  function reference(value: bigint): string {
+    let out = '';
+    for (let i = 0; i < 22; i++) {
+      out = ALPHABET[Number(value % 62n)] + out;
+      value /= 62n;
+    }
+    return out;
+  }
+  function limbsOf(value: bigint): Uint16Array {
+    return Uint16Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(16 * (7 - i))) & 0xffffn));
+  }
+
+  it('matches the BigInt encoding at the edges: 0, all ones, powers of 62 and their neighbours', () => {
+    const values = [0n, 1n, (1n << 128n) - 1n, (1n << 80n) - 1n, 1n << 80n, (1n << 127n) + 12345n];
+    for (let k = 1n; k <= 21n; k++) values.push(62n ** k - 1n, 62n ** k, 62n ** k + 1n);
+    for (const value of values) expect(encodeBase62(limbsOf(value))).toBe(reference(value));
+  });
+
+  it('matches it on 10,000 random values', () => {
+    for (let i = 0; i < 10_000; i++) {
+      const bytes = Array.from({ length: 16 }, () => BigInt(Math.floor(Math.random() * 256)));
+      const value = bytes.reduce((v, b) => (v << 8n) | b, 0n);
+      expect(encodeBase62(limbsOf(value))).toBe(reference(value));
+    }
   });
 });
