@@ -219,14 +219,18 @@ class Answer implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
-    const answered = statusCode !== 0;
-    this.resolve({
-      statusCode,
-      response,
-      durationMs: Math.round(performance.now() - this.#started),
-      retryAfter: answered ? this.#retryAfter : undefined,
-      deliveryControl: answered ? this.#deliveryControl : undefined,
-    });
+    const durationMs = Math.round(performance.now() - this.#started);
+    this.resolve(
+      statusCode === 0
+        ? noAnswer(response, durationMs)
+        : {
+            statusCode,
+            response,
+            durationMs,
+            retryAfter: this.#retryAfter,
+            deliveryControl: this.#deliveryControl,
+          },
+    );
   }
 }
 

@@ -15,17 +15,26 @@ import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
 import { eventually, tempDir } from '../helpers/hookgate.js';
 
-function fakeSender(answer: (n: number) => Partial<SendResult>): Sender {
-  let n = 0;
+/**
+ * A sender whose n-th send (from 0) answers 200 changed by `answer(n)`, or is lost when
+ * `answer(n)` says so; it notes when each send left.
+ */
+function fakeSender(answer: (n: number) => Partial<SendResult> | LostSend): Sender & { sentAt: number[] } {
+  const sentAt: number[] = [];
   return {
-    send: async () => ({
-      statusCode: 200,
-      response: '',
-      durationMs: 1,
-      retryAfter: undefined,
-      deliveryControl: undefined,
-      ...answer(n++),
-    }),
+    sentAt,
+    send: async () => {
+      const given = answer(sentAt.push(Date.now()) - 1);
+      if ('lost' in given) return given;
+      return {
+        statusCode: 200,
+        response: '',
+        durationMs: 1,
+        retryAfter: undefined,
+        deliveryControl: undefined,
+        ...given,
+      };
+    },
     close: async () => {},
   };
 }
@@ -166,23 +175,18 @@ describe('dispatcher', () => {
     });
   });
 
-  /** A sender that answers with `script(n)` for its n-th send (from 0), noting when each left. */
-  function scriptedSender(script: (n: number) => SendResult | LostSend): Sender & { sentAt: number[] } {
-    const sentAt: number[] = [];
-    return {
-      sentAt,
-      send: async () => script(sentAt.push(Date.now()) - 1),
-      close: async () => {},
-    };
+  /** A dispatcher whose retries are a minute away, so any send sooner is a lost one tried again. */
+  function startWithMinuteRetries(store: Store, sender: Sender) {
+    const dispatcher = startDispatcher({
+      store,
+      sender,
+      retrySchedule: [60],
+      idlePollMs: 50,
+      requestTimeoutMs: 1000,
+    });
+    cleanup.push(() => dispatcher.stop(1000));
   }
 
-  const OK: SendResult = {
-    statusCode: 200,
-    response: 'ok',
-    durationMs: 1,
-    retryAfter: undefined,
-    deliveryControl: undefined,
-  };
   const ALL_ATTEMPTS = {
     status: null,
     statusCodeClass: null,
@@ -195,16 +199,8 @@ describe('dispatcher', () => {
 
   it('tries a lost send again one to three seconds later without using an attempt', async () => {
     const { store, appId, endpointId } = await storeWithMessages(1);
-    const sender = scriptedSender((n) => (n === 0 ? { lost: 'sender thread died' } : OK));
-    // A retry would be a minute away: the second send can only be the lost one tried again.
-    const dispatcher = startDispatcher({
-      store,
-      sender,
-      retrySchedule: [60],
-      idlePollMs: 50,
-      requestTimeoutMs: 1000,
-    });
-    cleanup.push(() => dispatcher.stop(1000));
+    const sender = fakeSender((n) => (n === 0 ? { lost: 'sender thread died' } : { response: 'ok' }));
+    startWithMinuteRetries(store, sender);
     await eventually(
       async () => (await store.endpointStats(appId, endpointId, { since: null, until: null })).success === 1,
     );
@@ -217,15 +213,8 @@ describe('dispatcher', () => {
 
   it("charges a delivery's third lost send in a row as a failed attempt, so it cannot loop forever", async () => {
     const { store, appId, endpointId } = await storeWithMessages(1);
-    const sender = scriptedSender(() => ({ lost: 'sender thread died' }));
-    const dispatcher = startDispatcher({
-      store,
-      sender,
-      retrySchedule: [60],
-      idlePollMs: 50,
-      requestTimeoutMs: 1000,
-    });
-    cleanup.push(() => dispatcher.stop(1000));
+    const sender = fakeSender(() => ({ lost: 'sender thread died' }));
+    startWithMinuteRetries(store, sender);
     const attempts = await eventually(async () => {
       const page = await store.listAttempts(appId, { ...ALL_ATTEMPTS, endpointId }, FIRST_PAGE);
       return page.data.length > 0 ? page.data : null;
