@@ -80,6 +80,16 @@ export const PRUNE_ATTEMPTS = `DELETE FROM attempts WHERE id IN
   (SELECT id FROM attempts WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
 export const PRUNE_INBOUND = `DELETE FROM inbound_requests WHERE id IN
   (SELECT id FROM inbound_requests WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
+/**
+ * An application's attempts and deliveries, reached through its messages: neither table has an
+ * index by application, and every attempt and delivery has its message (retention drops them
+ * with it). Parameter: app id.
+ */
+export const DELETE_APP_ATTEMPTS =
+  'DELETE FROM attempts WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?)';
+export const DELETE_APP_DELIVERIES =
+  'DELETE FROM deliveries WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?)';
+
 /** Old messages none of whose deliveries is still pending. */
 export const PRUNABLE_MESSAGES = `SELECT id FROM messages m WHERE created_at < ?
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.status = 'pending')

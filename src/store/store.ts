@@ -144,8 +144,9 @@ export interface Store {
    */
   pruneExpired(now: number, idempotencyBefore: number, batch: number): Promise<number>;
   /**
-   * Retention: deletes up to `batch` attempts, up to `batch` messages (with their deliveries) and
-   * up to `batch` inbound request records created before `before`. A message that still has a
+   * Retention: deletes up to `batch` attempts, up to `batch` messages (with their deliveries and
+   * any younger attempts, so none outlives its message) and up to `batch` inbound request records
+   * created before `before`. A message that still has a
    * pending delivery is kept whatever its age: retention never drops undelivered work.
    */
   pruneRetention(before: number, batch: number): Promise<RetentionResult>;

@@ -2,7 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy } from '../../src/domain/health.js';
 import { newId } from '../../src/domain/ids.js';
 import type { Attempt } from '../../src/domain/model.js';
-import type { AttemptOutcome, EndpointInput, Store } from '../../src/store/store.js';
+import type {
+  AttemptFilter,
+  AttemptOutcome,
+  EndpointInput,
+  PageQuery,
+  Store,
+} from '../../src/store/store.js';
+
+const NO_ATTEMPT_FILTER: AttemptFilter = {
+  status: null,
+  statusCodeClass: null,
+  since: null,
+  until: null,
+  eventTypes: null,
+  channel: null,
+};
+const FIRST_PAGE: PageQuery = { limit: 10, iterator: null, order: 'descending' };
 
 /**
  * The store conformance suite: semantics every Store implementation must have, independent of
@@ -210,16 +226,8 @@ export function describeStoreConformance(
         });
         const attempts = await store.listAttempts(
           app.id,
-          {
-            endpointId: ep.id,
-            status: null,
-            statusCodeClass: null,
-            since: null,
-            until: null,
-            eventTypes: null,
-            channel: null,
-          },
-          { limit: 10, iterator: null, order: 'descending' },
+          { ...NO_ATTEMPT_FILTER, endpointId: ep.id },
+          FIRST_PAGE,
         );
         expect(attempts.data.map((a) => a.responseStatusCode)).toEqual([410, 500]);
       } finally {
@@ -285,11 +293,27 @@ export function describeStoreConformance(
             now,
           );
         }
+        // One attempt each, recorded with the delivery still due (as a retry): the delivery and
+        // the attempt of the deleted app go with it, the other app's stay.
+        const first = await claim(store, 'w0', now);
+        await record(
+          store,
+          first.map((d) => ({
+            leaseId: 'w0',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, now, 500),
+            next: { kind: 'retry', at: now },
+          })),
+        );
         await store.deleteApp(doomed.id);
         expect(await store.getApp('doomed')).toBeNull();
         expect(await store.getMessage(doomed.id, 'same')).toBeNull();
         expect((await store.getApp('kept'))?.id).toBe(kept.id);
         expect(await store.getMessage(kept.id, 'same')).not.toBeNull();
+        const attemptsOf = async (d: (typeof first)[number]) =>
+          (await store.listAttempts(d.appId, { ...NO_ATTEMPT_FILTER, msgId: d.msgId }, FIRST_PAGE)).data;
+        expect(await attemptsOf(first.find((d) => d.appId === doomed.id)!)).toEqual([]);
+        expect(await attemptsOf(first.find((d) => d.appId === kept.id)!)).toHaveLength(1);
         const claimed = await claim(store, 'w', now);
         expect(claimed.map((c) => c.appId)).toEqual([kept.id]);
       } finally {
@@ -463,6 +487,36 @@ export function describeStoreConformance(
         for (const { message } of done) expect(await store.getMessage(app.id, message.id)).toBeNull();
         expect(await store.getMessage(app.id, waiting!.message.id)).not.toBeNull();
         expect(await claim(store, 'w2', Date.now())).toHaveLength(1);
+      } finally {
+        await close();
+      }
+    });
+
+    it('drops the younger attempts of a message that retention drops, so none outlives its message', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const old = Date.now() - 100 * 24 * 3600 * 1000;
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, old);
+        const [d] = await claim(store, 'w', Date.now());
+        const outcome = (at: number) => ({
+          leaseId: 'w',
+          deliveryId: d!.deliveryId,
+          attempt: attempt(d!, at, 200),
+          next: { kind: 'succeeded' } as const,
+        });
+        // An old attempt and one within the retention period (a late manual resend, say).
+        await record(store, [outcome(old)]);
+        await record(store, [outcome(Date.now())]);
+        const cutoff = Date.now() - 90 * 24 * 3600 * 1000;
+        expect(await store.pruneRetention(cutoff, 10)).toEqual({
+          attempts: 2,
+          messages: 1,
+          inboundRequests: 0,
+        });
+        const left = await store.listAttempts(app.id, { ...NO_ATTEMPT_FILTER, msgId: d!.msgId }, FIRST_PAGE);
+        expect(left.data).toEqual([]);
       } finally {
         await close();
       }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numbered } from '../../src/store/postgres/database.js';
 import { CLAIM_CANDIDATES } from '../../src/store/postgres/dispatch.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
+import { DEFER_ENDPOINT_DELIVERIES, FAIL_PENDING_DELIVERIES } from '../../src/store/sql.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 
@@ -48,6 +49,22 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
     expect(plan).toMatch(/Index (Only )?Scan using deliveries_due on deliveries/);
     expect(plan).not.toMatch(/Seq Scan on deliveries/);
+  });
+
+  it("finds an endpoint's waiting deliveries (circuit opening, disabling) through an index, never a sequential scan", async () => {
+    const until = now + 60_000;
+    for (const [sql, params] of [
+      [DEFER_ENDPOINT_DELIVERIES, [until, 'ep_10', now, until]],
+      [FAIL_PENDING_DELIVERIES, [now, 'ep_10', now]],
+    ] as const) {
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${numbered(sql)}`, [...params]);
+      const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+      // With skip scans (PostgreSQL 18) deliveries_due serves the one with a due bound as well.
+      expect(plan).toMatch(
+        /Index (Only )?Scan using deliveries_(pending_by_endpoint|due)|Bitmap Index Scan on deliveries_pending_by_endpoint/,
+      );
+      expect(plan).not.toMatch(/Seq Scan on deliveries/);
+    }
   });
 
   it('claims a batch from that table', async () => {

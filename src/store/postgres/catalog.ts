@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.js';
 import type { App, EventType } from '../../domain/model.js';
 import { pageBy } from '../pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from '../rows.js';
+import { DELETE_APP_ATTEMPTS, DELETE_APP_DELIVERIES } from '../sql.js';
 import type { Store } from '../store.js';
 import type { PgContext, Tx } from './database.js';
 import { conflictOnUnique } from './errors.js';
@@ -23,7 +24,9 @@ type CatalogStore = Pick<
 
 /** Deletes an application with everything that belongs to it, inside the caller's transaction. */
 export async function deleteAppData(tx: Tx, appId: string): Promise<void> {
-  for (const table of ['attempts', 'deliveries', 'messages', 'endpoints', 'app_tokens']) {
+  await tx.run(DELETE_APP_ATTEMPTS, [appId]);
+  await tx.run(DELETE_APP_DELIVERIES, [appId]);
+  for (const table of ['messages', 'endpoints', 'app_tokens']) {
     await tx.run(`DELETE FROM ${table} WHERE app_id = ?`, [appId]);
   }
   await tx.run('DELETE FROM inbound_requests WHERE source_id IN (SELECT id FROM sources WHERE app_id = ?)', [

@@ -72,10 +72,11 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
       }),
     pruneRetention: (before, batch) =>
       commit(async (tx) => {
-        const attempts = await tx.run(PRUNE_ATTEMPTS, [before, batch]);
+        let attempts = await tx.run(PRUNE_ATTEMPTS, [before, batch]);
         const inboundRequests = await tx.run(PRUNE_INBOUND, [before, batch]);
         const ids = (await tx.rows<{ id: string }>(PRUNABLE_MESSAGES, [before, batch])).map((r) => r.id);
         if (ids.length > 0) {
+          attempts += await tx.run('DELETE FROM attempts WHERE msg_id = ANY(?)', [ids]);
           await tx.run('DELETE FROM deliveries WHERE msg_id = ANY(?)', [ids]);
           await tx.run('DELETE FROM messages WHERE id = ANY(?)', [ids]);
         }

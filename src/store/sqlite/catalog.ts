@@ -3,6 +3,7 @@ import { newId } from '../../domain/ids.js';
 import type { App, EventType } from '../../domain/model.js';
 import { pageBy } from '../pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from '../rows.js';
+import { DELETE_APP_ATTEMPTS, DELETE_APP_DELIVERIES } from '../sql.js';
 import type { AppInput, Store } from '../store.js';
 import type { Prepare, SqliteContext } from './database.js';
 import { conflictOnUnique } from './sql.js';
@@ -26,7 +27,9 @@ type CatalogStore = Pick<
  * carries; runs inside the caller's commit.
  */
 export function deleteAppData(prepare: Prepare, appId: string): void {
-  for (const table of ['attempts', 'deliveries', 'messages', 'endpoints', 'app_tokens']) {
+  prepare(DELETE_APP_ATTEMPTS).run(appId);
+  prepare(DELETE_APP_DELIVERIES).run(appId);
+  for (const table of ['messages', 'endpoints', 'app_tokens']) {
     prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(appId);
   }
   prepare('DELETE FROM inbound_requests WHERE source_id IN (SELECT id FROM sources WHERE app_id = ?)').run(

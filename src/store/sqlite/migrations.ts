@@ -162,4 +162,15 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  `
+  -- Indexes every message paid for on the write path (BENCHMARKS.md, "fewer indexes").
+  -- deliveries_by_endpoint (endpoint_id, status, created_at) was rewritten at every settle, in a
+  -- leaf page per endpoint; what needs it fast (an endpoint's waiting deliveries, when its
+  -- circuit opens or it is disabled or deleted) needs only the pending rows. attempts_by_app
+  -- served no query: attempts are listed by endpoint or by message, and an application's are
+  -- deleted through its messages.
+  DROP INDEX deliveries_by_endpoint;
+  DROP INDEX attempts_by_app;
+  CREATE INDEX deliveries_pending_by_endpoint ON deliveries (endpoint_id) WHERE status = 'pending';
+  `,
 ];

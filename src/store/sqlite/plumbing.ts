@@ -66,12 +66,14 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
       }),
     pruneRetention: (before, batch) =>
       commit(() => {
-        const attempts = prepare(PRUNE_ATTEMPTS).run(before, batch).changes;
+        let attempts = prepare(PRUNE_ATTEMPTS).run(before, batch).changes;
         const inboundRequests = prepare(PRUNE_INBOUND).run(before, batch).changes;
         const ids = prepare(PRUNABLE_MESSAGES).pluck().all(before, batch) as string[];
+        const dropAttempts = prepare('DELETE FROM attempts WHERE msg_id = ?');
         const dropDeliveries = prepare('DELETE FROM deliveries WHERE msg_id = ?');
         const dropMessage = prepare('DELETE FROM messages WHERE id = ?');
         for (const id of ids) {
+          attempts += dropAttempts.run(id).changes;
           dropDeliveries.run(id);
           dropMessage.run(id);
         }
