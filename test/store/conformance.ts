@@ -578,6 +578,39 @@ export function describeStoreConformance(
       }
     });
 
+    it('counts failures from the last success, also within one batch of outcomes', async () => {
+      const { store, close } = await openStore();
+      try {
+        const policy: HealthPolicy = {
+          openAfterFailures: 2,
+          openBaseMs: 60_000,
+          openMaxMs: 600_000,
+          disableAfterMs: null,
+        };
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        for (let i = 0; i < 4; i++) {
+          await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        }
+        const claimed = await claim(store, 'w1', now);
+        // Success, failure, success, failure: never two failures in a row, so the circuit stays closed.
+        await record(
+          store,
+          claimed.map((d, i) => ({
+            leaseId: 'w1',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, now + i, i % 2 === 0 ? 200 : 500),
+            next: i % 2 === 0 ? { kind: 'succeeded' } : { kind: 'retry', at: now + 1000 },
+          })),
+          policy,
+        );
+        expect(await claim(store, 'w2', now + 2000)).toHaveLength(2);
+      } finally {
+        await close();
+      }
+    });
+
     it('disables an endpoint that has failed without a success for the configured time, saying why', async () => {
       const { store, close } = await openStore();
       try {
