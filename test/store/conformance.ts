@@ -321,6 +321,40 @@ export function describeStoreConformance(
       }
     });
 
+    it('answers app lookups by id and uid with the latest write: update, uid reuse, deletion', async () => {
+      const { store, close } = await openStore();
+      try {
+        const a = await store.createApp(appInput('first', 'x'));
+        // Looked up (and kept, where the store keeps lookups) by id and by uid.
+        expect((await store.getApp('x'))?.name).toBe('first');
+        expect((await store.getApp(a.id))?.name).toBe('first');
+        await store.updateApp(a.id, { ...appInput('renamed', 'y') });
+        expect(await store.getApp('x')).toBeNull();
+        expect((await store.getApp('y'))?.name).toBe('renamed');
+        expect((await store.getApp(a.id))?.uid).toBe('y');
+        // The freed uid names another app now.
+        const b = await store.createApp(appInput('second', 'x'));
+        expect((await store.getApp('x'))?.id).toBe(b.id);
+        await store.deleteApp(a.id);
+        expect(await store.getApp(a.id)).toBeNull();
+        expect(await store.getApp('y')).toBeNull();
+        // A source carries an app of its own, gone with the source.
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        expect((await store.getApp(source.appId))?.id).toBe(source.appId);
+        await store.deleteSource(source.id);
+        expect(await store.getApp(source.appId)).toBeNull();
+      } finally {
+        await close();
+      }
+    });
+
     it('refuses a second app or endpoint with the same uid', async () => {
       const { store, close } = await openStore();
       try {
