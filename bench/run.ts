@@ -10,6 +10,7 @@
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
  *   --e2e                         only the raw ceiling and three end-to-end fan-out-1 runs (--messages)
  *   --latency                     only the latency scenarios, at the full run's sizes
+ *   --store-cycle                 the SQLite store's CPU per delivery without HTTP (bench/store-cycle.ts)
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
  *   --hookgate <main.js>          measure another build (default: dist/cli/main.js of this checkout)
  *   --apps <n>                    spread messages over n applications (default 16; 1 = one endpoint)
@@ -50,6 +51,8 @@ import {
   sectionKey,
   updateBenchmarksMd,
 } from './report.js';
+import { figure } from './stats.js';
+import type { StoreCycleResult } from './store-cycle.js';
 
 function packageRoot(from: string): string {
   let dir = from;
@@ -65,13 +68,14 @@ function packageRoot(from: string): string {
 }
 
 /** One scenario alone, printed and not recorded: for profiling or comparing two builds. */
-type Single = 'profile' | 'profile-drain' | 'drain' | 'e2e' | 'latency';
+type Single = 'profile' | 'profile-drain' | 'drain' | 'e2e' | 'latency' | 'store-cycle';
 const SINGLE_FLAGS: Record<string, Single> = {
   '--profile': 'profile',
   '--profile-drain': 'profile-drain',
   '--drain': 'drain',
   '--e2e': 'e2e',
   '--latency': 'latency',
+  '--store-cycle': 'store-cycle',
 };
 
 interface Args {
@@ -234,7 +238,32 @@ async function single(which: Single, root: string, hookgateMain: string, message
   else if (which === 'profile-drain') await profileDrain(root, hookgateMain, messages);
   else if (which === 'drain') await runDrain(quick, planFor('quick', false), messages, 3);
   else if (which === 'e2e') await runEndToEnd(quick, planFor('quick', false), messages, 3);
+  else if (which === 'store-cycle') storeCycles(hookgateMain, messages);
   else await runLatency(singleOptions('full', hookgateMain), planFor('full', false));
+}
+
+/** Claim batches the store cycle is measured at: the dispatcher's claims in a drain are 40 or so. */
+const STORE_CYCLE_BATCHES = [20, 40, 80, 160];
+
+/** Three store cycles per claim batch, each in a child process of its own; prints µs of CPU per delivery. */
+function storeCycles(hookgateMain: string, messages: number): void {
+  const dist = dirname(dirname(hookgateMain));
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'store-cycle.js');
+  const range = (xs: number[]) => {
+    const f = figure(xs);
+    return `${f.median.toFixed(1)} (${f.min.toFixed(1)}–${f.max.toFixed(1)})`;
+  };
+  log(`store cycle: ${messages} deliveries over 16 endpoints, claimed and recorded, µs of CPU per delivery`);
+  for (const batch of STORE_CYCLE_BATCHES) {
+    const runs = [1, 2, 3].map(() => {
+      const out = execFileSync(process.execPath, [script, dist, String(messages), String(batch)]).toString();
+      return JSON.parse(out) as StoreCycleResult;
+    });
+    log(
+      `claims of ${batch}: claim ${range(runs.map((r) => r.claimUs))}, record ${range(runs.map((r) => r.recordUs))}, ` +
+        `both ${range(runs.map((r) => r.claimUs + r.recordUs))}`,
+    );
+  }
 }
 
 function printProfile(root: string, dir: string, before: Set<string>): void {

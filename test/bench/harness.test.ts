@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchFigures } from '../../bench/harness.js';
 import type { BenchRecord } from '../../bench/report.js';
 import type { Figure } from '../../bench/stats.js';
+import type { StoreCycleResult } from '../../bench/store-cycle.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const OUT_DIR = join(ROOT, '.tmp', `bench-test-${process.pid}`);
@@ -84,4 +85,16 @@ describe('bench harness', () => {
     }
     expect(output).toContain('PostgreSQL started');
   }, 150_000);
+
+  it('measures the store cycle of a build: every delivery claimed and recorded (no speed is asserted)', async () => {
+    const build = join(OUT_DIR, 'build');
+    if (!existsSync(join(build, 'store-cycle.js'))) {
+      await run([TSC, '-p', 'bench/tsconfig.json', '--outDir', build], 30_000);
+    }
+    const output = await run([join(build, 'store-cycle.js'), join(ROOT, 'dist'), '400', '40'], 30_000);
+    const result = JSON.parse(output) as StoreCycleResult;
+    expect(result.deliveries).toBe(400);
+    expect(result.claimUs).toBeGreaterThan(0);
+    expect(result.recordUs).toBeGreaterThan(0);
+  }, 60_000);
 });

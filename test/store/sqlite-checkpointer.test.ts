@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +34,24 @@ describe('SQLite background checkpoints', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM apps').pluck().get()).toBe(200);
     db.close();
+  });
+
+  it('closes completely in a process with nothing else to keep it running', () => {
+    dir = tempDir();
+    const path = join(dir, 'store.db');
+    // A script of its own: under the test runner something else always keeps the process alive.
+    const store = new URL('../../dist/store/sqlite/index.js', import.meta.url).href;
+    const script = `const { openSqliteStore } = await import(${JSON.stringify(store)});
+      const s = openSqliteStore({ path: ${JSON.stringify(path)} });
+      await s.createApp({ name: 'a', uid: null, metadata: {}, rateLimit: null });
+      await s.close();
+      console.log('closed');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe('closed');
+    // The last connection closed: the WAL is folded into the database file and removed.
+    expect(existsSync(`${path}-wal`)).toBe(false);
   });
 
   it('lets the WAL keep the size it cycles through under steady load', () => {

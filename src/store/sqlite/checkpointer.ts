@@ -64,6 +64,9 @@ export function startCheckpointer(path: string, onError: (error: Error) => void)
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async close() {
+      // Held while it closes: a process with nothing else left to do must wait for the thread
+      // rather than exit before the store has closed its own connection.
+      worker.ref();
       worker.postMessage('close');
       await exited;
     },
