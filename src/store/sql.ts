@@ -81,14 +81,21 @@ export const PRUNE_ATTEMPTS = `DELETE FROM attempts WHERE id IN
 export const PRUNE_INBOUND = `DELETE FROM inbound_requests WHERE id IN
   (SELECT id FROM inbound_requests WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
 /**
- * An application's attempts and deliveries, reached through its messages: neither table has an
- * index by application, and every attempt and delivery has its message (retention drops them
- * with it). Parameter: app id.
+ * An application's deliveries and attempts, reached through its messages: neither table has an
+ * index by application, and every delivery and attempt has its message (retention drops them
+ * with it; schema migration 2 dropped attempts left without one). Parameter: app id.
  */
 export const DELETE_APP_ATTEMPTS =
   'DELETE FROM attempts WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?)';
 export const DELETE_APP_DELIVERIES =
   'DELETE FROM deliveries WHERE msg_id IN (SELECT id FROM messages WHERE app_id = ?)';
+
+/**
+ * An endpoint's failed deliveries back to pending, a fresh retry cycle whose first attempt is
+ * marked manual; the caller appends its time range. Parameters: now, now, app id, endpoint id.
+ */
+export const RECOVER_DELIVERIES = `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, manual = 1, updated_at = ?
+  WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'`;
 
 /** Old messages none of whose deliveries is still pending. */
 export const PRUNABLE_MESSAGES = `SELECT id FROM messages m WHERE created_at < ?

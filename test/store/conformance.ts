@@ -556,6 +556,37 @@ export function describeStoreConformance(
       }
     });
 
+    it('refuses to resend a message retention has dropped, queueing nothing', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const ep = await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const old = Date.now() - 100 * 24 * 3600 * 1000;
+        const { message } = await store.publish(
+          app.id,
+          { eventType: 'x', eventId: null, payload: '{}', channels: null },
+          old,
+        );
+        const [d] = await claim(store, 'w', Date.now());
+        await record(store, [
+          {
+            leaseId: 'w',
+            deliveryId: d!.deliveryId,
+            attempt: attempt(d!, old, 200),
+            next: { kind: 'succeeded' },
+          },
+        ]);
+        await store.pruneRetention(Date.now() - 90 * 24 * 3600 * 1000, 10);
+        // The caller looked the message up before retention ran: the store checks again.
+        await expect(store.resend(app.id, message.id, ep.id, Date.now())).rejects.toMatchObject({
+          code: 'message_not_found',
+        });
+        expect(await store.nextWakeAt()).toBeNull();
+      } finally {
+        await close();
+      }
+    });
+
     it('opens the circuit after consecutive failures: deliveries wait without using attempts, then one probe', async () => {
       const { store, close } = await openStore();
       try {

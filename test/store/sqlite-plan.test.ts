@@ -6,13 +6,15 @@ import {
   DELETE_APP_ATTEMPTS,
   DELETE_APP_DELIVERIES,
   FAIL_PENDING_DELIVERIES,
+  RECOVER_DELIVERIES,
 } from '../../src/store/sql.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 import { tempDir } from '../helpers/hookgate.js';
 
 /**
  * The queries that find an endpoint's or an application's rows stay index searches without the
- * write-path indexes dropped in migration 2 (deliveries_by_endpoint, attempts_by_app).
+ * write-path indexes dropped in migration 2 (deliveries_by_endpoint, attempts_by_app), through
+ * the partial indexes of pending and of failed rows it added.
  */
 describe('SQLite query plans without per-status and per-application indexes', () => {
   let dir = '';
@@ -21,12 +23,12 @@ describe('SQLite query plans without per-status and per-application indexes', ()
   beforeAll(() => {
     dir = tempDir();
     db = openDatabase(join(dir, 'store.db'));
-    // 200,000 deliveries over 97 endpoints: a tenth pending, the rest finished.
+    // 200,000 deliveries over 97 endpoints: a tenth pending, a tenth failed, the rest succeeded.
     db.exec(`
       WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200000)
       INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
       SELECT printf('dlv_%012d', i), 'app_' || (i % 10), printf('msg_%012d', i), 'ep_' || (i % 97),
-             CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'succeeded' END,
+             CASE WHEN i % 10 = 0 THEN 'pending' WHEN i % 10 = 1 THEN 'failed' ELSE 'succeeded' END,
              CASE WHEN i % 10 = 0 THEN i ELSE NULL END, i, i
       FROM s`);
   });
@@ -49,6 +51,14 @@ describe('SQLite query plans without per-status and per-application indexes', ()
     ] as const) {
       expect(plan(sql, [...params])).toMatch(/SEARCH deliveries USING INDEX deliveries_pending_by_endpoint/);
     }
+  });
+
+  it("recovers an endpoint's failed deliveries in a time range through the failed rows alone", () => {
+    const now = Date.now();
+    const p = plan(`${RECOVER_DELIVERIES} AND created_at >= ?`, [now, now, 'app_1', 'ep_1', 1000]);
+    expect(p).toMatch(
+      /SEARCH deliveries USING INDEX deliveries_failed_by_endpoint \(endpoint_id=\? AND created_at>\?\)/,
+    );
   });
 
   it("deletes an application's deliveries and attempts through its messages, scanning neither table", () => {

@@ -24,8 +24,10 @@ type CatalogStore = Pick<
 
 /** Deletes an application with everything that belongs to it, inside the caller's transaction. */
 export async function deleteAppData(tx: Tx, appId: string): Promise<void> {
-  await tx.run(DELETE_APP_ATTEMPTS, [appId]);
+  // Deliveries first: an outcome being recorded holds its delivery's row, so this waits for it,
+  // and the attempts statement after it sees the attempt that outcome inserted.
   await tx.run(DELETE_APP_DELIVERIES, [appId]);
+  await tx.run(DELETE_APP_ATTEMPTS, [appId]);
   for (const table of ['messages', 'endpoints', 'app_tokens']) {
     await tx.run(`DELETE FROM ${table} WHERE app_id = ?`, [appId]);
   }

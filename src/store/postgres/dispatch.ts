@@ -143,10 +143,11 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             leaseId,
           ]);
           // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
-          // delivery is gone (the app was deleted) has nothing left to belong to.
+          // delivery is gone (the app was deleted) has nothing left to belong to. The row is held
+          // until commit, so an app deletion running now waits and then sees this attempt.
           if (
             settled === 0 &&
-            (await tx.rows('SELECT 1 FROM deliveries WHERE id = ?', [deliveryId])).length === 0
+            (await tx.rows('SELECT 1 FROM deliveries WHERE id = ? FOR KEY SHARE', [deliveryId])).length === 0
           ) {
             continue;
           }

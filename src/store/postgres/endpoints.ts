@@ -8,6 +8,7 @@ import {
   CLEAR_ENDPOINT_HEALTH,
   FAIL_PENDING_DELIVERIES,
   MARK_DISABLED_BY_API,
+  RECOVER_DELIVERIES,
   timeRangeSql,
 } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
@@ -185,12 +186,13 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
     recoverEndpoint: (appId, endpointId, range, now) =>
       commit(async (tx) => {
         const r = timeRangeSql(range, 'created_at');
-        // A recovered delivery starts a fresh retry cycle; its first attempt is marked manual.
-        const changed = await tx.run(
-          `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, manual = 1, updated_at = ?
-           WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'${r.sql.map((c) => ` AND ${c}`).join('')}`,
-          [now, now, appId, endpointId, ...r.params],
-        );
+        const changed = await tx.run(`${RECOVER_DELIVERIES}${r.sql.map((c) => ` AND ${c}`).join('')}`, [
+          now,
+          now,
+          appId,
+          endpointId,
+          ...r.params,
+        ]);
         if (changed > 0) tx.notifyDue();
         return changed;
       }),

@@ -1,3 +1,4 @@
+import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Attempt, Message } from '../../domain/model.js';
 import {
@@ -87,7 +88,12 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
       });
     },
 
-    resend: (appId, msgId, endpointId, now) => commit((tx) => requeue(tx, appId, msgId, [endpointId], now)),
+    resend: (appId, msgId, endpointId, now) =>
+      commit(async (tx) => {
+        // Checked again here: retention or the app's deletion may have taken it since the caller looked.
+        if (!(await messageById(tx, appId, msgId))) throw new ApiError('message_not_found');
+        await requeue(tx, appId, msgId, [endpointId], now);
+      }),
 
     replayMessage: (appId, msgId, now) =>
       commit(async (tx) => {

@@ -27,8 +27,8 @@ type CatalogStore = Pick<
  * carries; runs inside the caller's commit.
  */
 export function deleteAppData(prepare: Prepare, appId: string): void {
-  prepare(DELETE_APP_ATTEMPTS).run(appId);
   prepare(DELETE_APP_DELIVERIES).run(appId);
+  prepare(DELETE_APP_ATTEMPTS).run(appId);
   for (const table of ['messages', 'endpoints', 'app_tokens']) {
     prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(appId);
   }

@@ -8,6 +8,7 @@ import {
   CLEAR_ENDPOINT_HEALTH,
   FAIL_PENDING_DELIVERIES,
   MARK_DISABLED_BY_API,
+  RECOVER_DELIVERIES,
   timeRangeSql,
 } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
@@ -181,11 +182,13 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
       commit(() => {
         const r = timeRangeSql(range, 'created_at');
         const rangeCond = r.sql.map((c) => ` AND ${c}`).join('');
-        // A recovered delivery starts a fresh retry cycle; its first attempt is marked manual.
-        const result = prepare(
-          `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, manual = 1, updated_at = ?
-           WHERE app_id = ? AND endpoint_id = ? AND status = 'failed'${rangeCond}`,
-        ).run(now, now, appId, endpointId, ...r.params);
+        const result = prepare(`${RECOVER_DELIVERIES}${rangeCond}`).run(
+          now,
+          now,
+          appId,
+          endpointId,
+          ...r.params,
+        );
         return result.changes;
       }),
   };

@@ -1,3 +1,4 @@
+import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Attempt, Message } from '../../domain/model.js';
 import {
@@ -80,6 +81,8 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
 
     resend: (appId, msgId, endpointId, now) =>
       commit(() => {
+        // Checked again here: retention or the app's deletion may have taken it since the caller looked.
+        if (!messageById(appId, msgId)) throw new ApiError('message_not_found');
         prepare(REQUEUE_DELIVERY).run(newId('dlv', now), appId, msgId, endpointId, now, now, now);
       }),
 

@@ -168,9 +168,13 @@ export const MIGRATIONS: readonly string[] = [
   -- leaf page per endpoint; what needs it fast (an endpoint's waiting deliveries, when its
   -- circuit opens or it is disabled or deleted) needs only the pending rows. attempts_by_app
   -- served no query: attempts are listed by endpoint or by message, and an application's are
-  -- deleted through its messages.
+  -- deleted through its messages. Recovering an endpoint reads its failed rows alone, which few
+  -- deliveries ever join. Attempts whose message retention already dropped (retention now drops
+  -- them together) go now, so app deletion through messages reaches every attempt.
+  CREATE INDEX deliveries_pending_by_endpoint ON deliveries (endpoint_id) WHERE status = 'pending';
+  CREATE INDEX deliveries_failed_by_endpoint ON deliveries (endpoint_id, created_at) WHERE status = 'failed';
   DROP INDEX deliveries_by_endpoint;
   DROP INDEX attempts_by_app;
-  CREATE INDEX deliveries_pending_by_endpoint ON deliveries (endpoint_id) WHERE status = 'pending';
+  DELETE FROM attempts WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = attempts.msg_id);
   `,
 ];
