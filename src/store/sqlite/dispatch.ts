@@ -30,7 +30,7 @@ interface DueRow {
   msg_headers: string | null;
 }
 
-interface EndpointRow {
+interface ClaimEndpointRow {
   url: string;
   secrets: string;
   headers: string;
@@ -40,7 +40,7 @@ interface EndpointRow {
 }
 
 /** What a claim needs of an endpoint, read and parsed once per claim however many rows it has. */
-interface ClaimEndpoint extends Omit<EndpointRow, 'secrets'> {
+interface ClaimEndpoint extends Omit<ClaimEndpointRow, 'secrets'> {
   /** Keys of the secrets not yet expired at the claim. */
   secrets: string[];
 }
@@ -77,7 +77,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         const endpointOf = (id: string): ClaimEndpoint | null => {
           let e = endpoints.get(id);
           if (e === undefined) {
-            const row = endpointRow.get(id) as EndpointRow | undefined;
+            const row = endpointRow.get(id) as ClaimEndpointRow | undefined;
             e = row
               ? {
                   ...row,
