@@ -7,8 +7,9 @@
  *
  *   node .tmp/bench/store-cycle.js <dist dir> <messages> <batch>
  *
- * Across builds this is steadier than the HTTP scenarios (a few percent between runs instead of
- * ten), so it can show a change in the store's cost that a drain's spread would hide.
+ * The runs of one measurement agree within a few percent (a drain's spread is ten), so it can
+ * show a change in the store's cost that a drain would hide; the machine still drifts 10-15% over
+ * minutes, so compare builds in interleaved rounds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
