@@ -665,11 +665,7 @@ class Bench {
    */
   async postgresScenarios(): Promise<PostgresFigures> {
     const P = this.plan.postgres;
-    const started = Date.now();
-    this.postgres = await startPostgres();
-    const server = { version: this.postgres.version, settings: this.postgres.settings };
-    this.o.log(`PostgreSQL started in ${fmt((Date.now() - started) / 1000, 1)} s: ${server.version}`);
-    try {
+    return this.withPostgres(async (server) => {
       const split = P.workers.map((workers): Setup => ({ store: 'postgres', workers }));
       const drain = await this.drain(split, P.drain.published, P.drain.reps);
       const e2e = await this.endToEnd(
@@ -679,14 +675,25 @@ class Bench {
         P.e2e.reps,
       );
       return {
-        server,
+        server: { version: server.version, settings: server.settings },
         drain: drain.map((m, k) => ({ workers: P.workers[k]!, ...m })),
         endToEnd: e2e.slice(0, split.length).map((m, k) => ({ workers: P.workers[k]!, ...m })),
         singleNode: e2e[split.length]!,
-        serverErrors: this.postgres.errorLines(),
+        serverErrors: server.errorLines(),
       };
+    });
+  }
+
+  /** Runs `run` with a PostgreSQL server started for it and stopped afterwards. */
+  async withPostgres<T>(run: (server: PostgresServer) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const server = await startPostgres();
+    this.postgres = server;
+    this.o.log(`PostgreSQL started in ${fmt((Date.now() - started) / 1000, 1)} s: ${server.version}`);
+    try {
+      return await run(server);
     } finally {
-      await this.postgres.stop();
+      await server.stop();
       this.postgres = null;
     }
   }
@@ -1024,6 +1031,32 @@ export function runEndToEnd(
   return withBench(o, plan, async (b) => {
     await b.rawCeiling();
     return sqlite('FULL', (s) => b.endToEnd(s, 1, messages, reps));
+  });
+}
+
+/**
+ * End-to-end fan-out-1 runs of `messages` alone on PostgreSQL, with an api node and one worker
+ * and on one all-role node (to compare builds on the PostgreSQL publish path).
+ */
+export function runEndToEndPostgres(
+  o: BenchOptions,
+  plan: Plan,
+  messages: number,
+  reps: number,
+): Promise<EndToEndMeasure[]> {
+  return withBench(o, plan, async (b) => {
+    await b.rawCeiling();
+    return b.withPostgres(() =>
+      b.endToEnd(
+        [
+          { store: 'postgres', workers: 1 },
+          { store: 'postgres', workers: 0 },
+        ],
+        1,
+        messages,
+        reps,
+      ),
+    );
   });
 }
 

@@ -9,6 +9,7 @@
  *   --profile-drain               the same for one drain of a backlog (the delivery path alone)
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
  *   --e2e                         only the raw ceiling and three end-to-end fan-out-1 runs (--messages)
+ *   --e2e --postgres              the same on PostgreSQL: an api node with one worker, then one all-role node
  *   --latency                     only the latency scenarios, at the full run's sizes
  *   --store-cycle                 the SQLite store's CPU per delivery without HTTP (bench/store-cycle.ts)
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
@@ -37,6 +38,7 @@ import {
   runBench,
   runDrain,
   runEndToEnd,
+  runEndToEndPostgres,
   runLatency,
 } from './harness.js';
 import { adminClient, installCleanup, killAll, startHookgate, startLoadgen, startReceiver } from './procs.js';
@@ -304,6 +306,11 @@ async function main(): Promise<void> {
     return;
   }
 
+  if (args.single === 'e2e' && args.postgresOnly) {
+    const quick = singleOptions('quick', hookgateMain);
+    await runEndToEndPostgres(quick, planFor('quick', false), args.messages ?? 5_000, 3);
+    return;
+  }
   if (args.single) {
     await single(args.single, root, hookgateMain, args.messages ?? 20_000);
     return;

@@ -52,7 +52,7 @@ async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Stor
     ? await openPostgresStore({
         connectionString: config.databaseUrl,
         poolSize: config.pgPoolSize,
-        onError: (err) => log.warn({ err }, 'PostgreSQL LISTEN connection lost; reconnecting'),
+        onError: (err) => log.warn({ err }, 'PostgreSQL connection lost; a new one replaces it'),
       })
     : openSqliteStore({
         path: config.dbPath,

@@ -51,6 +51,16 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     expect(plan).not.toMatch(/Seq Scan on deliveries/);
   });
 
+  it('claims through deliveries_due with the generic plan too (the claim is a prepared statement)', async () => {
+    // After five runs PostgreSQL may plan a prepared statement once for any parameters.
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (GENERIC_PLAN) ${numbered(CLAIM_CANDIDATES)}`,
+    );
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Index (Only )?Scan using deliveries_due on deliveries/);
+    expect(plan).not.toMatch(/Seq Scan on deliveries/);
+  });
+
   it("finds an endpoint's waiting deliveries (circuit opening, disabling) through an index, never a sequential scan", async () => {
     const until = now + 60_000;
     for (const [sql, params] of [

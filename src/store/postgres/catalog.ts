@@ -5,8 +5,15 @@ import { pageBy } from '../pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from '../rows.js';
 import { DELETE_APP_ATTEMPTS, DELETE_APP_DELIVERIES } from '../sql.js';
 import type { Store } from '../store.js';
-import type { PgContext, Tx } from './database.js';
+import { type PgContext, prepared, type Tx } from './database.js';
 import { conflictOnUnique } from './errors.js';
+
+const APP_COLUMNS = 'id, uid, name, metadata, rate_limit, created_at, updated_at';
+
+/** Every API call naming an app reads it so: prepared, its columns named (see Prepared). */
+const APP_BY_ID_OR_UID = prepared(
+  `(SELECT ${APP_COLUMNS} FROM apps WHERE id = ?) UNION ALL (SELECT ${APP_COLUMNS} FROM apps WHERE uid = ?) LIMIT 1`,
+);
 
 type CatalogStore = Pick<
   Store,
@@ -66,10 +73,7 @@ export function makeCatalog({ rows, commit }: PgContext): CatalogStore {
       }),
 
     getApp: async (idOrUid) => {
-      const [row] = await rows<AppRow>(
-        '(SELECT * FROM apps WHERE id = ?) UNION ALL (SELECT * FROM apps WHERE uid = ?) LIMIT 1',
-        [idOrUid, idOrUid],
-      );
+      const [row] = await rows<AppRow>(APP_BY_ID_OR_UID, [idOrUid, idOrUid]);
       return row ? toApp(row) : null;
     },
 

@@ -3,25 +3,58 @@ import { MIGRATIONS } from './migrations.js';
 
 /** Something that runs SQL: the pool, or a client inside a transaction. */
 export interface Queryable {
-  query<Row extends object = Record<string, unknown>>(
-    sql: string,
-    params?: unknown[],
-  ): Promise<pg.QueryResult<Row>>;
+  query<Row extends object = Record<string, unknown>>(config: pg.QueryConfig): Promise<pg.QueryResult<Row>>;
+}
+
+/**
+ * A statement each connection has PostgreSQL parse and plan once, then runs by name (a named
+ * prepared statement), for the queries of every publish, claim and outcome: publishing through
+ * the store alone, 64 at a time, went from about 5,200 to 9,700 a second on the bench machine.
+ * Only fixed SQL texts, and never `SELECT *`: each distinct text stays prepared on every
+ * connection for the connection's life, and a column added by a newer node's migration must
+ * not change its result (PostgreSQL refuses to run it then).
+ */
+export interface Prepared {
+  readonly name: string;
+  /** With `?` placeholders, as written. */
+  readonly sql: string;
+}
+
+/** SQL with `?` placeholders, run as an unnamed statement, or a prepared one. */
+export type Sql = string | Prepared;
+
+const preparedBySql = new Map<string, Prepared>();
+
+/** The prepared statement of `sql`: one name per distinct text, the same for every caller. */
+export function prepared(sql: string): Prepared {
+  let p = preparedBySql.get(sql);
+  if (p === undefined) {
+    p = { name: `hookgate_${preparedBySql.size + 1}`, sql };
+    preparedBySql.set(sql, p);
+  }
+  return p;
+}
+
+/** The query `pg` runs for `sql` with `values`. */
+export function queryConfig(sql: Sql, values: unknown[]): pg.QueryConfig {
+  return typeof sql === 'string'
+    ? { text: numbered(sql), values }
+    : { name: sql.name, text: numbered(sql.sql), values };
 }
 
 /** The transaction a queued write runs in; `notifyDue` asks for a wake-up NOTIFY at commit. */
 export interface Tx {
-  /** Runs `sql` (with `?` placeholders) and returns its rows. */
-  rows<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs `sql` and returns its rows. */
+  rows<Row>(sql: Sql, params?: unknown[]): Promise<Row[]>;
   /** Runs `sql` and returns how many rows it changed. */
-  run(sql: string, params?: unknown[]): Promise<number>;
+  run(sql: Sql, params?: unknown[]): Promise<number>;
   notifyDue(): void;
 }
 
 export interface PgContext {
   pool: pg.Pool;
-  /** Runs a read on the pool; `?` placeholders. */
-  rows<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs a read on the pool. */
+  rows<Row>(sql: Sql, params?: unknown[]): Promise<Row[]>;
   /** Runs a write in the next shared (group) commit; resolves once it is durable. */
   commit<T>(run: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs `run` in a transaction of its own on one connection. */
@@ -60,9 +93,9 @@ export function createPool(connectionString: string, max: number): pg.Pool {
 
 export function txOn(client: Queryable, onNotify: () => void): Tx {
   return {
-    rows: async <Row>(sql: string, params: unknown[] = []) =>
-      (await client.query(numbered(sql), params)).rows as Row[],
-    run: async (sql, params = []) => (await client.query(numbered(sql), params)).rowCount ?? 0,
+    rows: async <Row>(sql: Sql, params: unknown[] = []) =>
+      (await client.query(queryConfig(sql, params))).rows as Row[],
+    run: async (sql, params = []) => (await client.query(queryConfig(sql, params))).rowCount ?? 0,
     notifyDue: onNotify,
   };
 }

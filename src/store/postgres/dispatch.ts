@@ -14,7 +14,7 @@ import {
   STATUS_AFTER,
 } from '../sql.js';
 import type { ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
-import type { PgContext } from './database.js';
+import { type PgContext, prepared } from './database.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'deferDeliveries' | 'nextWakeAt'>;
 
@@ -53,6 +53,31 @@ export const CLAIM_CANDIDATES = `SELECT d.id, d.endpoint_id, e.circuit_open_unti
   LIMIT ?
   FOR UPDATE OF d SKIP LOCKED`;
 
+/** The statements of every claim and outcome, prepared (see Prepared). */
+const CANDIDATES = prepared(CLAIM_CANDIDATES);
+const DEFER_ROW = prepared('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?');
+const LEASE = prepared(
+  'UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)',
+);
+const CLAIMED =
+  prepared(`SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
+         m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
+  FROM deliveries d
+  JOIN messages m ON m.id = d.msg_id
+  LEFT JOIN endpoints e ON e.id = d.endpoint_id
+  WHERE d.id = ANY(?)
+  ORDER BY d.created_at`);
+const SETTLE = prepared(SETTLE_DELIVERY);
+/** Held until commit, so an app deletion running meanwhile waits and then sees the attempt. */
+const STILL_THERE = prepared('SELECT 1 FROM deliveries WHERE id = ? FOR KEY SHARE');
+const ATTEMPT = prepared(INSERT_ATTEMPT);
+const HEALTHY = prepared(RESET_HEALTH);
+const FAILURE = prepared(COUNT_FAILURE);
+const DEFER = prepared(DEFER_DELIVERY);
+const NEXT_DUE = prepared(
+  `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`,
+);
+
 export function makeDispatch({ rows, commit, transaction }: PgContext): DispatchStore {
   return {
     claimDue: (req) =>
@@ -62,13 +87,13 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
         // SKIP LOCKED: nodes claiming at once each take different rows instead of queueing on
         // each other's row locks. Leased rows carry next_attempt_at = lease end, so they are
         // outside the due range of the index until the lease runs out.
-        const candidates = await tx.rows<CandidateRow>(CLAIM_CANDIDATES, [req.now, req.now, busy, req.limit]);
+        const candidates = await tx.rows<CandidateRow>(CANDIDATES, [req.now, req.now, busy, req.limit]);
         const chosen: string[] = [];
         for (const c of candidates) {
           const openUntil = c.circuit_open_until ?? 0;
           // Open circuit: the delivery waits for the half-open time without using an attempt.
           if (openUntil > req.now) {
-            await tx.run('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?', [openUntil, c.id]);
+            await tx.run(DEFER_ROW, [openUntil, c.id]);
             continue;
           }
           // Half-open: one probe at a time until a success closes the circuit.
@@ -79,20 +104,8 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           chosen.push(c.id);
         }
         if (chosen.length === 0) return [];
-        await tx.run(
-          'UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)',
-          [req.leaseUntil, req.leaseUntil, req.leaseId, chosen],
-        );
-        const claimedRows = await tx.rows<ClaimedRow>(
-          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
-                  m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
-           FROM deliveries d
-           JOIN messages m ON m.id = d.msg_id
-           LEFT JOIN endpoints e ON e.id = d.endpoint_id
-           WHERE d.id = ANY(?)
-           ORDER BY d.created_at`,
-          [chosen],
-        );
+        await tx.run(LEASE, [req.leaseUntil, req.leaseUntil, req.leaseId, chosen]);
+        const claimedRows = await tx.rows<ClaimedRow>(CLAIMED, [chosen]);
         const claimed: ClaimedDelivery[] = [];
         for (const row of claimedRows) {
           // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt.
@@ -127,6 +140,8 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
     recordOutcomes: (outcomes, health) =>
       commit(async (tx) => {
         const disabled: DisabledEndpoint[] = [];
+        /** Endpoints whose health this batch has reset, with no failure recorded since. */
+        const reset = new Set<string>();
         const disable = async (appId: string, endpointId: string, reason: DisabledReason, now: number) => {
           if ((await tx.run(DISABLE_ENDPOINT, [reason, now, endpointId])) === 0) return;
           await tx.run(FAIL_PENDING_DELIVERIES, [now, endpointId, now]);
@@ -134,7 +149,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
         };
         for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
           const nextAt = next.kind === 'retry' ? next.at : null;
-          const settled = await tx.run(SETTLE_DELIVERY, [
+          const settled = await tx.run(SETTLE, [
             STATUS_AFTER[next.kind],
             a.createdAt,
             nextAt,
@@ -143,15 +158,9 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             leaseId,
           ]);
           // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
-          // delivery is gone (the app was deleted) has nothing left to belong to. The row is held
-          // until commit, so an app deletion running now waits and then sees this attempt.
-          if (
-            settled === 0 &&
-            (await tx.rows('SELECT 1 FROM deliveries WHERE id = ? FOR KEY SHARE', [deliveryId])).length === 0
-          ) {
-            continue;
-          }
-          await tx.run(INSERT_ATTEMPT, [
+          // delivery is gone (the app was deleted) has nothing left to belong to.
+          if (settled === 0 && (await tx.rows(STILL_THERE, [deliveryId])).length === 0) continue;
+          await tx.run(ATTEMPT, [
             a.id,
             a.appId,
             a.msgId,
@@ -166,8 +175,13 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           ]);
           // Endpoint health follows every answer, whichever lease it came under.
           if (a.succeeded) {
-            await tx.run(RESET_HEALTH, [a.endpointId]);
-          } else if (next.kind === 'failed_and_disable_endpoint') {
+            // Once reset, an endpoint stays reset until a failure: later successes write nothing.
+            if (!reset.has(a.endpointId)) await tx.run(HEALTHY, [a.endpointId]);
+            reset.add(a.endpointId);
+            continue;
+          }
+          reset.delete(a.endpointId);
+          if (next.kind === 'failed_and_disable_endpoint') {
             await disable(
               a.appId,
               a.endpointId,
@@ -175,7 +189,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
               a.createdAt,
             );
           } else {
-            const [streak] = await tx.rows<StreakRow>(COUNT_FAILURE, [a.createdAt, a.endpointId]);
+            const [streak] = await tx.rows<StreakRow>(FAILURE, [a.createdAt, a.endpointId]);
             if (!streak) continue; // deleted or already disabled
             const verdict = afterFailure(toStreak(streak), a.createdAt, health);
             if (verdict.kind === 'disable') await disable(a.appId, a.endpointId, 'failing', a.createdAt);
@@ -195,14 +209,12 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
 
     deferDeliveries: (deferrals) =>
       commit(async (tx) => {
-        for (const d of deferrals) await tx.run(DEFER_DELIVERY, [d.until, d.deliveryId, d.leaseId]);
+        for (const d of deferrals) await tx.run(DEFER, [d.until, d.deliveryId, d.leaseId]);
       }),
 
     nextWakeAt: async () => {
       // Includes leases: a lease's end is when its delivery may fall due again.
-      const [row] = await rows<{ at: number }>(
-        `SELECT next_attempt_at AS at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at LIMIT 1`,
-      );
+      const [row] = await rows<{ at: number }>(NEXT_DUE);
       return row?.at ?? null;
     },
   };

@@ -19,14 +19,14 @@ class BatchAborted extends Error {}
  * runs again with each write in its own savepoint, so the failing write rolls back alone and
  * the others commit. Writes must therefore be safe to run again after a rollback: they are
  * (SQL within the transaction; `notifyDue` only sets a flag). Up to `maxConcurrent`
- * transactions run at once on the pool. Promises settle only after COMMIT returns: a resolved
- * write is durable.
+ * transactions run at once on the pool, the waiting writes shared out among those free.
+ * Promises settle only after COMMIT returns: a resolved write is durable.
  */
 export function makeGroupCommit(
   pool: pg.Pool,
   maxConcurrent: number,
 ): <T>(run: (tx: Tx) => Promise<T>) => Promise<T> {
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let active = 0;
 
   /** One transaction over the batch; `isolate` puts each write in a savepoint of its own. */
@@ -91,8 +91,10 @@ export function makeGroupCommit(
 
   function pump(): void {
     while (queue.length > 0 && active < maxConcurrent) {
-      const batch = queue;
-      queue = [];
+      // The queue is shared out over the free transactions: one transaction's writes run one
+      // round trip after another, so a queue left whole would make every write wait for all the
+      // others, while the pool's other connections stayed idle.
+      const batch = queue.splice(0, Math.ceil(queue.length / (maxConcurrent - active)));
       active++;
       flush(batch).finally(() => {
         active--;

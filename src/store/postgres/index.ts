@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
-import { createPool, DUE_CHANNEL, migrate, numbered, type PgContext, txOn } from './database.js';
+import { createPool, DUE_CHANNEL, migrate, type PgContext, queryConfig, type Sql, txOn } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { makeGroupCommit } from './group-commit.js';
@@ -16,7 +16,10 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Group-commit transactions in flight at once. Default 4 (the rest of the pool serves reads). */
   concurrentCommits?: number;
-  /** Called with errors of the background LISTEN connection. */
+  /**
+   * Called with errors of the background LISTEN connection and of idle pooled connections (one
+   * PostgreSQL ended: a restart, an administrator); the pool replaces those by itself.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -26,12 +29,14 @@ const RELISTEN_DELAY_MS = 1000;
 /** Opens the PostgreSQL store, applying migrations first (safe with several nodes starting). */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const pool = createPool(options.connectionString, options.poolSize ?? 10);
+  // Unheard, an idle connection's error would end the process.
+  pool.on('error', (error) => options.onError?.(error));
   await migrate(pool);
   const noNotify = () => {};
   const ctx: PgContext = {
     pool,
-    rows: async <Row>(sql: string, params: unknown[] = []) =>
-      (await pool.query(numbered(sql), params)).rows as Row[],
+    rows: async <Row>(sql: Sql, params: unknown[] = []) =>
+      (await pool.query(queryConfig(sql, params))).rows as Row[],
     commit: makeGroupCommit(pool, options.concurrentCommits ?? 4),
     async transaction(run) {
       const client = await pool.connect();

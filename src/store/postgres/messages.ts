@@ -19,8 +19,14 @@ import {
 } from '../rows.js';
 import { REQUEUE_DELIVERY } from '../sql.js';
 import type { DeliveryRow, EndpointMessageRow, Store } from '../store.js';
-import type { PgContext, Tx } from './database.js';
+import { type PgContext, prepared, type Tx } from './database.js';
 import { insertMessage, subscribedEndpointIds } from './publishing.js';
+
+/** Every publish with an eventId looks it up first: prepared, its columns named (see Prepared). */
+const MESSAGE_BY_EVENT_ID = prepared(
+  `SELECT id, app_id, event_type, event_id, payload, content_type, headers, channels, tags, deliver_at, created_at
+   FROM messages WHERE app_id = ? AND event_id = ?`,
+);
 
 type MessageStore = Pick<
   Store,
@@ -46,10 +52,7 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
     return row ? toMessage(row) : null;
   };
   const messageByEventId = async (q: Pick<Tx, 'rows'>, appId: string, eventId: string) => {
-    const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', [
-      appId,
-      eventId,
-    ]);
+    const [row] = await q.rows<MessageRow>(MESSAGE_BY_EVENT_ID, [appId, eventId]);
     return row ? toMessage(row) : null;
   };
   const requeue = async (tx: Tx, appId: string, msgId: string, endpointIds: string[], now: number) => {

@@ -1,6 +1,9 @@
 import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
-import type { PgContext } from './database.js';
+import { type PgContext, prepared } from './database.js';
+
+/** Every API call with an app's token looks it up. */
+const APP_TOKEN = prepared('SELECT app_id, read_only FROM app_tokens WHERE hash = ? AND expires_at > ?');
 
 type PlumbingStore = Pick<
   Store,
@@ -51,10 +54,7 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
         ]);
       }),
     findAppToken: async (hash, now) => {
-      const [row] = await rows<{ app_id: string; read_only: number }>(
-        'SELECT app_id, read_only FROM app_tokens WHERE hash = ? AND expires_at > ?',
-        [hash, now],
-      );
+      const [row] = await rows<{ app_id: string; read_only: number }>(APP_TOKEN, [hash, now]);
       return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
     },
     pruneExpired: (now, idempotencyBefore, batch) =>

@@ -4,7 +4,7 @@ import { endpointWants } from '../../domain/routing.js';
 import { type EndpointRow, messageInsertValues, newMessage, toEndpointFilter } from '../rows.js';
 import { INSERT_MESSAGE } from '../sql.js';
 import type { PublishInput } from '../store.js';
-import type { Tx } from './database.js';
+import { prepared, type Tx } from './database.js';
 
 /** The enabled endpoints of an app whose filters select this event type and channels. */
 export async function subscribedEndpointIds(
@@ -13,10 +13,7 @@ export async function subscribedEndpointIds(
   eventType: string,
   channels: readonly string[] | null,
 ): Promise<string[]> {
-  const endpoints = await tx.rows<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>(
-    'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
-    [appId],
-  );
+  const endpoints = await tx.rows<Pick<EndpointRow, 'id' | 'event_types' | 'channels'>>(SUBSCRIBERS, [appId]);
   return endpoints.filter((e) => endpointWants(toEndpointFilter(e), eventType, channels)).map((e) => e.id);
 }
 
@@ -35,7 +32,7 @@ export async function insertMessage(
   const endpointIds = await subscribedEndpointIds(tx, appId, message.eventType, message.channels);
   // ON CONFLICT waits for a racing insert of the same eventId to commit, then does nothing.
   if (endpointIds.length === 0) {
-    return (await tx.run(`${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT}`, values)) === 0 ? null : message;
+    return (await tx.run(INSERT_MESSAGE_ALONE, values)) === 0 ? null : message;
   }
   // The message and its deliveries in one round trip: no deliveries when the message was not new.
   const dueAt = Math.max(message.deliverAt ?? now, now);
@@ -53,10 +50,17 @@ export async function insertMessage(
   return message;
 }
 
+const SUBSCRIBERS = prepared(
+  'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
+);
+
 const ON_EVENT_ID_CONFLICT = 'ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING';
 
+const INSERT_MESSAGE_ALONE = prepared(`${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT}`);
+
 /** INSERT_MESSAGE's parameters, then app id, due time, now, now, delivery ids, endpoint ids. */
-const INSERT_MESSAGE_WITH_DELIVERIES = `WITH m AS (${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT} RETURNING id)
+const INSERT_MESSAGE_WITH_DELIVERIES =
+  prepared(`WITH m AS (${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT} RETURNING id)
   INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
   SELECT d.id, ?, m.id, d.endpoint_id, 'pending', ?, ?, ?
-  FROM m, unnest(?::text[], ?::text[]) AS d (id, endpoint_id)`;
+  FROM m, unnest(?::text[], ?::text[]) AS d (id, endpoint_id)`);
