@@ -1034,6 +1034,19 @@ export function runEndToEnd(
   });
 }
 
+/** Drains of `published` messages alone on PostgreSQL, an api node and one worker (to compare builds). */
+export function runDrainPostgres(
+  o: BenchOptions,
+  plan: Plan,
+  published: number,
+  reps: number,
+): Promise<DrainMeasure[]> {
+  return withBench(o, plan, async (b) => {
+    await b.rawCeiling();
+    return b.withPostgres(() => b.drain([{ store: 'postgres', workers: 1 }], published, reps));
+  });
+}
+
 /**
  * End-to-end fan-out-1 runs of `messages` alone on PostgreSQL, with an api node and one worker
  * and on one all-role node (to compare builds on the PostgreSQL publish path).

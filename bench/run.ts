@@ -10,6 +10,7 @@
  *   --drain                       only the raw ceiling and three drains (--messages, default 20000)
  *   --e2e                         only the raw ceiling and three end-to-end fan-out-1 runs (--messages)
  *   --e2e --postgres              the same on PostgreSQL: an api node with one worker, then one all-role node
+ *   --drain --postgres            three drains on PostgreSQL, an api node with one worker (--messages)
  *   --latency                     only the latency scenarios, at the full run's sizes
  *   --store-cycle                 the SQLite store's CPU per delivery without HTTP (bench/store-cycle.ts)
  *   --tiny --out <file>           smoke size for tests: writes only the JSON to <file>
@@ -37,6 +38,7 @@ import {
   planFor,
   runBench,
   runDrain,
+  runDrainPostgres,
   runEndToEnd,
   runEndToEndPostgres,
   runLatency,
@@ -306,9 +308,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  if (args.single === 'e2e' && args.postgresOnly) {
+  if ((args.single === 'e2e' || args.single === 'drain') && args.postgresOnly) {
     const quick = singleOptions('quick', hookgateMain);
-    await runEndToEndPostgres(quick, planFor('quick', false), args.messages ?? 5_000, 3);
+    const run = args.single === 'e2e' ? runEndToEndPostgres : runDrainPostgres;
+    await run(quick, planFor('quick', false), args.messages ?? 5_000, 3);
     return;
   }
   if (args.single) {

@@ -321,6 +321,37 @@ export function describeStoreConformance(
       }
     });
 
+    it('records no attempt for a delivery whose app was deleted while it ran, and the others of the batch', async () => {
+      const { store, close } = await openStore();
+      try {
+        const doomed = await store.createApp(appInput('doomed'));
+        const kept = await store.createApp(appInput('kept'));
+        const now = Date.now();
+        for (const app of [doomed, kept]) {
+          await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+          await store.publish(app.id, { eventType: 'x', eventId: 'e', payload: '{}', channels: null }, now);
+        }
+        const claimed = await claim(store, 'w0', now);
+        expect(claimed).toHaveLength(2);
+        await store.deleteApp(doomed.id);
+        await record(
+          store,
+          claimed.map((d) => ({
+            leaseId: 'w0',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, now, 200),
+            next: { kind: 'succeeded' },
+          })),
+        );
+        const attemptsOf = async (d: (typeof claimed)[number]) =>
+          (await store.listAttempts(d.appId, { ...NO_ATTEMPT_FILTER, msgId: d.msgId }, FIRST_PAGE)).data;
+        expect(await attemptsOf(claimed.find((d) => d.appId === doomed.id)!)).toEqual([]);
+        expect(await attemptsOf(claimed.find((d) => d.appId === kept.id)!)).toHaveLength(1);
+      } finally {
+        await close();
+      }
+    });
+
     it('answers app lookups by id and uid with the latest write: update, uid reuse, deletion', async () => {
       const { store, close } = await openStore();
       try {

@@ -7,10 +7,8 @@ import {
   DEFER_ENDPOINT_DELIVERIES,
   DISABLE_ENDPOINT,
   FAIL_PENDING_DELIVERIES,
-  INSERT_ATTEMPT,
   OPEN_CIRCUIT,
   RESET_HEALTH,
-  SETTLE_DELIVERY,
   STATUS_AFTER,
 } from '../sql.js';
 import type { ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
@@ -67,10 +65,29 @@ const CLAIMED =
   LEFT JOIN endpoints e ON e.id = d.endpoint_id
   WHERE d.id = ANY(?)
   ORDER BY d.created_at`);
-const SETTLE = prepared(SETTLE_DELIVERY);
-/** Held until commit, so an app deletion running meanwhile waits and then sees the attempt. */
-const STILL_THERE = prepared('SELECT 1 FROM deliveries WHERE id = ? FOR KEY SHARE');
-const ATTEMPT = prepared(INSERT_ATTEMPT);
+/**
+ * SETTLE_DELIVERY for a batch of outcomes in one statement, as INSERT_ATTEMPTS below is
+ * INSERT_ATTEMPT's: a round trip per outcome for each made claiming and recording through the
+ * store alone about half as fast (7,100–7,900 against 13,000–13,900 deliveries a second, claims
+ * of 40). Parameters: arrays of delivery id, lease id, status, next attempt time, now. Returns
+ * the ids settled.
+ */
+const SETTLE_ALL = prepared(`UPDATE deliveries d
+  SET status = CASE WHEN d.requeued = 1 THEN 'pending' ELSE o.status END,
+      attempts = CASE WHEN d.requeued = 1 THEN 0 ELSE d.attempts + 1 END,
+      next_attempt_at = CASE WHEN d.requeued = 1 THEN o.at ELSE o.next_at END,
+      manual = d.requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = o.at
+  FROM unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[]) AS o (id, lease_id, status, next_at, at)
+  WHERE d.id = o.id AND d.locked_by = o.lease_id AND d.status = 'pending'
+  RETURNING d.id`);
+/** Held until commit, so an app deletion running meanwhile waits and then sees the attempts. */
+const STILL_THERE = prepared('SELECT id FROM deliveries WHERE id = ANY(?) FOR KEY SHARE');
+/** INSERT_ATTEMPT for a batch: its parameters, each an array. */
+const INSERT_ATTEMPTS =
+  prepared(`INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response,
+    duration_ms, succeeded, manual, created_at)
+  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::text[],
+    ?::integer[], ?::integer[], ?::integer[], ?::bigint[])`);
 const HEALTHY = prepared(RESET_HEALTH);
 const FAILURE = prepared(COUNT_FAILURE);
 const DEFER = prepared(DEFER_DELIVERY);
@@ -147,32 +164,45 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           await tx.run(FAIL_PENDING_DELIVERIES, [now, endpointId, now]);
           disabled.push({ appId, endpointId, reason });
         };
-        for (const { leaseId, deliveryId, attempt: a, next } of outcomes) {
-          const nextAt = next.kind === 'retry' ? next.at : null;
-          const settled = await tx.run(SETTLE, [
-            STATUS_AFTER[next.kind],
-            a.createdAt,
-            nextAt,
-            a.createdAt,
-            deliveryId,
-            leaseId,
+        const settled = new Set(
+          (
+            await tx.rows<{ id: string }>(SETTLE_ALL, [
+              outcomes.map((o) => o.deliveryId),
+              outcomes.map((o) => o.leaseId),
+              outcomes.map((o) => STATUS_AFTER[o.next.kind]),
+              outcomes.map((o) => (o.next.kind === 'retry' ? o.next.at : null)),
+              outcomes.map((o) => o.attempt.createdAt),
+            ])
+          ).map((r) => r.id),
+        );
+        // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
+        // delivery is gone (the app was deleted) has nothing left to belong to.
+        const unsettled = outcomes.map((o) => o.deliveryId).filter((id) => !settled.has(id));
+        const remaining =
+          unsettled.length === 0
+            ? settled
+            : new Set([
+                ...settled,
+                ...(await tx.rows<{ id: string }>(STILL_THERE, [unsettled])).map((r) => r.id),
+              ]);
+        const recorded = outcomes.filter((o) => remaining.has(o.deliveryId));
+        const attempts = recorded.map((o) => o.attempt);
+        if (attempts.length > 0) {
+          await tx.run(INSERT_ATTEMPTS, [
+            attempts.map((a) => a.id),
+            attempts.map((a) => a.appId),
+            attempts.map((a) => a.msgId),
+            attempts.map((a) => a.endpointId),
+            attempts.map((a) => a.url),
+            attempts.map((a) => a.responseStatusCode),
+            attempts.map((a) => a.response),
+            attempts.map((a) => a.durationMs),
+            attempts.map((a) => (a.succeeded ? 1 : 0)),
+            attempts.map((a) => (a.trigger === 'manual' ? 1 : 0)),
+            attempts.map((a) => a.createdAt),
           ]);
-          // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
-          // delivery is gone (the app was deleted) has nothing left to belong to.
-          if (settled === 0 && (await tx.rows(STILL_THERE, [deliveryId])).length === 0) continue;
-          await tx.run(ATTEMPT, [
-            a.id,
-            a.appId,
-            a.msgId,
-            a.endpointId,
-            a.url,
-            a.responseStatusCode,
-            a.response,
-            a.durationMs,
-            a.succeeded ? 1 : 0,
-            a.trigger === 'manual' ? 1 : 0,
-            a.createdAt,
-          ]);
+        }
+        for (const { attempt: a, next } of recorded) {
           // Endpoint health follows every answer, whichever lease it came under.
           if (a.succeeded) {
             // Once reset, an endpoint stays reset until a failure: later successes write nothing.
