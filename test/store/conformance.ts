@@ -133,6 +133,72 @@ export function describeStoreConformance(
       }
     });
 
+    it('answers publishes made together as if made one by one: the first of an eventId wins, routing per message', async () => {
+      const { store, close } = await openStore();
+      try {
+        const a = await store.createApp(appInput('a'));
+        const b = await store.createApp(appInput('b'));
+        const aAll = await store.createEndpoint(a.id, endpointInput('http://127.0.0.1/a'));
+        const aEu = await store.createEndpoint(
+          a.id,
+          endpointInput('http://127.0.0.1/a-eu', { channels: ['eu'] }),
+        );
+        const bOther = await store.createEndpoint(
+          b.id,
+          endpointInput('http://127.0.0.1/b', { eventTypes: ['other'] }),
+        );
+        const now = Date.now();
+        const stored = await store.publish(
+          a.id,
+          { eventType: 'x', eventId: 'old', payload: '{}', channels: null },
+          now,
+        );
+        await record(
+          store,
+          (await claim(store, 'w0', now)).map((d) => ({
+            leaseId: 'w0',
+            deliveryId: d.deliveryId,
+            attempt: attempt(d, now, 200),
+            next: { kind: 'succeeded' },
+          })),
+        );
+        const input = (eventType: string, eventId: string | null, channels: string[] | null = null) => ({
+          eventType,
+          eventId,
+          payload: `{"e":"${eventId}"}`,
+          channels,
+        });
+        // Published in one turn: a repeat of a stored eventId, a new eventId twice, the same
+        // eventId in another app, no eventId, and messages routed by channel and event type.
+        const results = await Promise.all([
+          store.publish(a.id, input('x', 'old'), now),
+          store.publish(a.id, input('x', 'new', ['eu']), now),
+          store.publish(a.id, input('x', 'new'), now),
+          store.publish(b.id, input('other', 'new'), now),
+          store.publish(a.id, input('x', null), now),
+          store.publish(b.id, input('x', null), now),
+        ]);
+        expect(results.map((r) => r.created)).toEqual([false, true, false, true, true, true]);
+        expect(results[0]!.message).toEqual(stored.message);
+        expect(results[2]!.message).toEqual(results[1]!.message);
+        expect(results[1]!.message.channels).toEqual(['eu']);
+        expect(results[3]!.message.appId).toBe(b.id);
+        expect(new Set(results.map((r) => r.message.id)).size).toBe(5);
+        const due = await claim(store, 'w1', now);
+        const routes = due.map((d) => `${d.msgId} ${d.endpointId}`).sort();
+        expect(routes).toEqual(
+          [
+            `${results[1]!.message.id} ${aAll.id}`,
+            `${results[1]!.message.id} ${aEu.id}`,
+            `${results[3]!.message.id} ${bOther.id}`,
+            `${results[4]!.message.id} ${aAll.id}`,
+          ].sort(),
+        );
+      } finally {
+        await close();
+      }
+    });
+
     it('commits concurrent publishes together, each durable and distinct', async () => {
       const { store, close } = await openStore();
       try {

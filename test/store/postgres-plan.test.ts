@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { numbered } from '../../src/store/postgres/database.js';
+import { numbered, preparedStatements, SESSION_OPTIONS } from '../../src/store/postgres/database.js';
 import { CLAIM_CANDIDATES } from '../../src/store/postgres/dispatch.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { DEFER_ENDPOINT_DELIVERIES, FAIL_PENDING_DELIVERIES } from '../../src/store/sql.js';
@@ -77,8 +77,83 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     }
   });
 
+  it('plans every prepared statement, for any parameters, through indexes bounded by them', async () => {
+    expect(await unboundedScansOfPrepared(client)).toEqual([]);
+  });
+
   it('claims a batch from that table', async () => {
     const claimed = await client.query(numbered(CLAIM_CANDIDATES), [now, now, [], 200]);
     expect(claimed.rowCount).toBe(200);
+  });
+});
+
+/** A plan node of EXPLAIN (FORMAT JSON). */
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+/** Scans of a table that read more than the parameters select: sequential, or a whole index. */
+function unboundedScans(node: PlanNode, underLimit = false): string[] {
+  const limited = underLimit || node['Node Type'] === 'Limit';
+  const own: string[] = [];
+  if (node['Node Type'] === 'Seq Scan') own.push(`Seq Scan on ${node['Relation Name']}`);
+  if (/Index (Only )?Scan$/.test(node['Node Type']) && !node['Index Cond'] && !limited) {
+    own.push(`${node['Node Type']} using ${node['Index Name']} without a condition`);
+  }
+  return [...own, ...(node.Plans ?? []).flatMap((n) => unboundedScans(n, limited))];
+}
+
+/** The unbounded scans in the generic plans of every prepared statement, each with its SQL. */
+async function unboundedScansOfPrepared(client: pg.Client): Promise<string[]> {
+  const statements = preparedStatements();
+  expect(statements.length).toBeGreaterThan(10);
+  const found: string[] = [];
+  for (const p of statements) {
+    const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+      `EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${numbered(p.sql)}`,
+    );
+    for (const scan of unboundedScans(rows[0]!['QUERY PLAN'][0]!.Plan)) found.push(`${scan}: ${p.sql}`);
+  }
+  return found;
+}
+
+/**
+ * A prepared statement may be planned once for all parameters, and PostgreSQL may do so while
+ * its tables are still small (a fresh install, its first publishes): that plan is then kept as
+ * they grow. Every plan made on small tables must already be one that stays cheap at any size.
+ */
+describe('PostgreSQL prepared statements planned on small tables', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let store: Store;
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    store = await openPostgresStore({ connectionString: db.url, poolSize: 1 });
+    // Planned as the store's sessions plan.
+    client = new pg.Client({ connectionString: db.url, options: SESSION_OPTIONS });
+    await client.connect();
+    // A few rows each, vacuumed: tables of a page, where a sequential scan is cheapest.
+    await client.query(`INSERT INTO apps (id, name, metadata, created_at, updated_at)
+      SELECT 'app_' || i, 'n', '{}', 0, 0 FROM generate_series(1, 20) AS i`);
+    await client.query(`INSERT INTO messages (id, app_id, event_type, payload, created_at)
+      SELECT 'msg_' || i, 'app_1', 'x', '{}', 0 FROM generate_series(1, 20) AS i`);
+    await client.query(`INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+      SELECT 'dlv_' || i, 'app_1', 'msg_' || i, 'ep_1', 'pending', 0, 0, 0 FROM generate_series(1, 20) AS i`);
+    await client.query('VACUUM ANALYZE');
+  });
+
+  afterAll(async () => {
+    await client?.end();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('reads every table through an index bounded by the parameters', async () => {
+    expect(await unboundedScansOfPrepared(client)).toEqual([]);
   });
 });

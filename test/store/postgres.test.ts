@@ -153,3 +153,27 @@ describe('PostgreSQL connections', () => {
     }
   });
 });
+
+describe('PostgreSQL publishes made together', () => {
+  it('fail one by one: a publish PostgreSQL refuses takes none of the others with it', async () => {
+    const db = await createTestDatabase();
+    const store = await openPostgresStore({ connectionString: db.url });
+    try {
+      const app = await store.createApp({ name: 'n', uid: null, metadata: {}, rateLimit: null });
+      const publish = (eventType: string, eventId: string) =>
+        store.publish(app.id, { eventType, eventId, payload: '{}', channels: null }, Date.now());
+      // PostgreSQL's text refuses a NUL character; the others of the batch are stored.
+      const results = await Promise.allSettled([
+        publish('a', 'e1'),
+        publish('bad\u0000', 'e2'),
+        publish('c', 'e3'),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      for (const eventId of ['e1', 'e3']) expect(await store.getMessage(app.id, eventId)).not.toBeNull();
+      expect(await store.getMessage(app.id, 'e2')).toBeNull();
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});

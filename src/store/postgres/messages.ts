@@ -19,14 +19,9 @@ import {
 } from '../rows.js';
 import { REQUEUE_DELIVERY } from '../sql.js';
 import type { DeliveryRow, EndpointMessageRow, Store } from '../store.js';
-import { type PgContext, prepared, type Tx } from './database.js';
-import { insertMessage, subscribedEndpointIds } from './publishing.js';
-
-/** Every publish with an eventId looks it up first: prepared, its columns named (see Prepared). */
-const MESSAGE_BY_EVENT_ID = prepared(
-  `SELECT id, app_id, event_type, event_id, payload, content_type, headers, channels, tags, deliver_at, created_at
-   FROM messages WHERE app_id = ? AND event_id = ?`,
-);
+import type { PgContext, Tx } from './database.js';
+import { makePublishBatches, messageByEventId } from './publish-batches.js';
+import { subscribedEndpointIds } from './publishing.js';
 
 type MessageStore = Pick<
   Store,
@@ -51,10 +46,6 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
     const [row] = await q.rows<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND id = ?', [appId, id]);
     return row ? toMessage(row) : null;
   };
-  const messageByEventId = async (q: Pick<Tx, 'rows'>, appId: string, eventId: string) => {
-    const [row] = await q.rows<MessageRow>(MESSAGE_BY_EVENT_ID, [appId, eventId]);
-    return row ? toMessage(row) : null;
-  };
   const requeue = async (tx: Tx, appId: string, msgId: string, endpointIds: string[], now: number) => {
     for (const endpointId of endpointIds) {
       await tx.run(REQUEUE_DELIVERY, [newId('dlv', now), appId, msgId, endpointId, now, now, now]);
@@ -63,17 +54,7 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
   };
 
   return {
-    publish: (appId, input, now) =>
-      commit(async (tx) => {
-        if (input.eventId !== null) {
-          const first = await messageByEventId(tx, appId, input.eventId);
-          if (first) return { message: first, created: false };
-        }
-        const message = await insertMessage(tx, appId, input, now);
-        if (message) return { message, created: true };
-        // Another node published the same eventId meanwhile: its message is the one.
-        return { message: (await messageByEventId(tx, appId, input.eventId!))!, created: false };
-      }),
+    publish: makePublishBatches(commit),
 
     getMessage: async (appId, idOrEventId) =>
       (await messageById(reads, appId, idOrEventId)) ?? (await messageByEventId(reads, appId, idOrEventId)),

@@ -54,7 +54,7 @@ const SUBSCRIBERS = prepared(
   'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND disabled = 0',
 );
 
-const ON_EVENT_ID_CONFLICT = 'ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING';
+export const ON_EVENT_ID_CONFLICT = 'ON CONFLICT (app_id, event_id) WHERE event_id IS NOT NULL DO NOTHING';
 
 const INSERT_MESSAGE_ALONE = prepared(`${INSERT_MESSAGE} ${ON_EVENT_ID_CONFLICT}`);
 

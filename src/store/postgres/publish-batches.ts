@@ -1,0 +1,171 @@
+import { newId } from '../../domain/ids.js';
+import type { Message } from '../../domain/model.js';
+import { endpointWants } from '../../domain/routing.js';
+import {
+  type EndpointRow,
+  type MessageRow,
+  messageInsertValues,
+  newMessage,
+  toEndpointFilter,
+  toMessage,
+} from '../rows.js';
+import type { PublishInput } from '../store.js';
+import { type PgContext, prepared, type Tx } from './database.js';
+import { insertMessage, ON_EVENT_ID_CONFLICT } from './publishing.js';
+
+export type Published = { message: Message; created: boolean };
+type Publish = (appId: string, input: PublishInput, now: number) => Promise<Published>;
+
+interface Queued {
+  appId: string;
+  input: PublishInput;
+  now: number;
+  resolve: (published: Published) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most publishes in one batch: bounds the statement's size. */
+const MAX_BATCH = 1000;
+
+/**
+ * Publishes made in the same event-loop turn are stored together, in one write of the group
+ * commit: one look-up of their apps' endpoints and one statement inserting every message with
+ * its deliveries, instead of two round trips per publish. On PostgreSQL those round trips, each
+ * a query for the client to send and parse and for the server to run, were most of what a
+ * publish cost. If a batch fails, each of its publishes is tried again alone, so a bad one fails
+ * by itself.
+ */
+export function makePublishBatches(commit: PgContext['commit']): Publish {
+  const queue: Queued[] = [];
+
+  function flush(): void {
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) setImmediate(flush);
+    commit((tx) => publishAll(tx, batch)).then(
+      (results) => {
+        for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+      },
+      (error) => {
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          return;
+        }
+        for (const p of batch)
+          commit((tx) => publishOne(tx, p.appId, p.input, p.now)).then(p.resolve, p.reject);
+      },
+    );
+  }
+
+  return (appId, input, now) =>
+    new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ appId, input, now, resolve, reject });
+    });
+}
+
+/** One publish, inside the caller's commit: the first message of its eventId if there is one. */
+export async function publishOne(
+  tx: Tx,
+  appId: string,
+  input: PublishInput,
+  now: number,
+): Promise<Published> {
+  if (input.eventId !== null) {
+    const first = await messageByEventId(tx, appId, input.eventId);
+    if (first) return { message: first, created: false };
+  }
+  const message = await insertMessage(tx, appId, input, now);
+  if (message) return { message, created: true };
+  // Another node published the same eventId meanwhile: its message is the one.
+  return { message: (await messageByEventId(tx, appId, input.eventId!))!, created: false };
+}
+
+/** The message an app published with `eventId`, if any. */
+export async function messageByEventId(
+  q: Pick<Tx, 'rows'>,
+  appId: string,
+  eventId: string,
+): Promise<Message | null> {
+  const [row] = await q.rows<MessageRow>(MESSAGE_BY_EVENT_ID, [appId, eventId]);
+  return row ? toMessage(row) : null;
+}
+
+type SubscriberRow = Pick<EndpointRow, 'id' | 'app_id' | 'event_types' | 'channels'>;
+
+/** A batch of publishes, in order, inside the caller's commit; answers as `publishOne` would. */
+async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Published[]> {
+  const apps = [...new Set(batch.map((p) => p.appId))];
+  const subscribers = new Map<string, SubscriberRow[]>();
+  for (const e of await tx.rows<SubscriberRow>(SUBSCRIBERS_OF_APPS, [apps])) {
+    subscribers.set(e.app_id, [...(subscribers.get(e.app_id) ?? []), e]);
+  }
+  const messages = batch.map((p) => newMessage(p.appId, p.input, p.now));
+  // Column arrays: the message columns in INSERT_MESSAGE's order, then the deliveries' six.
+  const messageColumns: unknown[][] = Array.from({ length: 11 }, () => []);
+  const deliveryColumns: unknown[][] = Array.from({ length: 6 }, () => []);
+  for (const [i, p] of batch.entries()) {
+    const message = messages[i]!;
+    pushRow(messageColumns, messageInsertValues(message));
+    // Scheduled messages (deliverAt) wait in the due index like any retry.
+    const dueAt = Math.max(message.deliverAt ?? p.now, p.now);
+    for (const e of subscribers.get(p.appId) ?? []) {
+      if (!endpointWants(toEndpointFilter(e), message.eventType, message.channels)) continue;
+      pushRow(deliveryColumns, [newId('dlv', p.now), p.appId, message.id, e.id, dueAt, p.now]);
+    }
+  }
+  const inserted = new Set(
+    (
+      await tx.rows<{ id: string }>(INSERT_MESSAGES_WITH_DELIVERIES, [...messageColumns, ...deliveryColumns])
+    ).map((r) => r.id),
+  );
+  if ((deliveryColumns[2] as string[]).some((msgId) => inserted.has(msgId))) tx.notifyDue();
+  const results: Published[] = [];
+  for (const [i, p] of batch.entries()) {
+    const message = messages[i]!;
+    if (inserted.has(message.id)) results.push({ message, created: true });
+    // Its eventId was taken: earlier, by another node meanwhile, or earlier in this batch.
+    else results.push({ message: (await messageByEventId(tx, p.appId, p.input.eventId!))!, created: false });
+  }
+  return results;
+}
+
+/** Appends a row's values to column arrays, the form unnest takes rows in. */
+function pushRow(columns: unknown[][], values: readonly unknown[]): void {
+  for (const [i, value] of values.entries()) columns[i]!.push(value);
+}
+
+const MESSAGE_COLUMNS =
+  'id, app_id, event_type, event_id, payload, content_type, headers, channels, tags, deliver_at, created_at';
+
+/** A publish whose eventId is taken answers with that message: prepared, its columns named (see Prepared). */
+const MESSAGE_BY_EVENT_ID = prepared(
+  `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE app_id = ? AND event_id = ?`,
+);
+
+/**
+ * The enabled endpoints of the apps (their filters are applied here, by endpointWants), each
+ * app's read through its index (OFFSET 0: see CLAIMED in dispatch.ts).
+ */
+const SUBSCRIBERS_OF_APPS = prepared(`SELECT e.id, e.app_id, e.event_types, e.channels
+  FROM unnest(?::text[]) AS a (id)
+  CROSS JOIN LATERAL (SELECT id, app_id, event_types, channels FROM endpoints
+    WHERE app_id = a.id AND disabled = 0 OFFSET 0) e`);
+
+/**
+ * Messages, then deliveries, as arrays: the message columns of INSERT_MESSAGE, then delivery
+ * ids, app ids, message ids, endpoint ids, due times, creation times. A message whose eventId is
+ * taken is skipped with its deliveries; returns the ids of the messages inserted.
+ */
+const INSERT_MESSAGES_WITH_DELIVERIES = prepared(`WITH m AS (
+    INSERT INTO messages (${MESSAGE_COLUMNS})
+    SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+      ?::text[], ?::text[], ?::bigint[], ?::bigint[])
+    ${ON_EVENT_ID_CONFLICT}
+    RETURNING id),
+  d AS (
+    INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+    SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, 'pending', d.due, d.now, d.now
+    FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])
+      AS d (id, app_id, msg_id, endpoint_id, due, now)
+    JOIN m ON m.id = d.msg_id)
+  SELECT id FROM m`);
