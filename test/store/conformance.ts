@@ -452,6 +452,33 @@ export function describeStoreConformance(
       }
     });
 
+    it('answers look-ups made together each by its own key: apps by id or uid, tokens by hash', async () => {
+      const { store, close } = await openStore();
+      try {
+        const a = await store.createApp(appInput('a', 'uid-a'));
+        const b = await store.createApp(appInput('b', 'uid-b'));
+        // A uid that is another app's id: the id wins, as it does for a single look-up.
+        await store.createApp(appInput('c', a.id));
+        const now = Date.now();
+        await store.saveAppToken('ta', { appId: a.id, readOnly: false }, now + 60_000);
+        await store.saveAppToken('tb', { appId: b.id, readOnly: true }, now + 60_000);
+        await store.saveAppToken('old', { appId: a.id, readOnly: false }, now - 1);
+        const apps = await Promise.all(
+          [a.id, 'uid-b', 'missing', b.id, 'uid-a', a.id].map((k) => store.getApp(k)),
+        );
+        expect(apps.map((x) => x?.id ?? null)).toEqual([a.id, b.id, null, b.id, a.id, a.id]);
+        const tokens = await Promise.all(['tb', 'old', 'nope', 'ta'].map((h) => store.findAppToken(h, now)));
+        expect(tokens).toEqual([
+          { appId: b.id, readOnly: true },
+          null,
+          null,
+          { appId: a.id, readOnly: false },
+        ]);
+      } finally {
+        await close();
+      }
+    });
+
     it('refuses a second app or endpoint with the same uid', async () => {
       const { store, close } = await openStore();
       try {

@@ -5,14 +5,18 @@ import { pageBy } from '../pagination.js';
 import { type AppRow, type EventTypeRow, jsonOrNull, toApp, toEventType } from '../rows.js';
 import { DELETE_APP_ATTEMPTS, DELETE_APP_DELIVERIES } from '../sql.js';
 import type { Store } from '../store.js';
+import { coalescedLookup } from './coalesce.js';
 import { type PgContext, prepared, type Tx } from './database.js';
 import { conflictOnUnique } from './errors.js';
 
 const APP_COLUMNS = 'id, uid, name, metadata, rate_limit, created_at, updated_at';
 
-/** Every API call naming an app reads it so: prepared, its columns named (see Prepared). */
-const APP_BY_ID_OR_UID = prepared(
-  `(SELECT ${APP_COLUMNS} FROM apps WHERE id = ?) UNION ALL (SELECT ${APP_COLUMNS} FROM apps WHERE uid = ?) LIMIT 1`,
+/**
+ * Every API call naming an app reads it so, the calls of one turn together (coalescedLookup):
+ * prepared, its columns named (see Prepared). Parameters: the keys, twice.
+ */
+const APPS_BY_ID_OR_UID = prepared(
+  `SELECT ${APP_COLUMNS} FROM apps WHERE id = ANY(?) UNION ALL SELECT ${APP_COLUMNS} FROM apps WHERE uid = ANY(?)`,
 );
 
 type CatalogStore = Pick<
@@ -47,6 +51,15 @@ export async function deleteAppData(tx: Tx, appId: string): Promise<void> {
 
 /** Applications and event types. */
 export function makeCatalog({ rows, commit }: PgContext): CatalogStore {
+  // An app's id before another's uid, as the one-key look-up answered.
+  const appByIdOrUid = coalescedLookup(async (keys) => {
+    const found = new Map<string, AppRow>();
+    const asked = new Set(keys);
+    const matches = await rows<AppRow>(APPS_BY_ID_OR_UID, [keys, keys]);
+    for (const row of matches) if (asked.has(row.id)) found.set(row.id, row);
+    for (const row of matches) if (row.uid !== null && !found.has(row.uid)) found.set(row.uid, row);
+    return found;
+  });
   const appById = async (q: Pick<Tx, 'rows'>, id: string) => {
     const [row] = await q.rows<AppRow>('SELECT * FROM apps WHERE id = ?', [id]);
     return row ? toApp(row) : null;
@@ -73,7 +86,7 @@ export function makeCatalog({ rows, commit }: PgContext): CatalogStore {
       }),
 
     getApp: async (idOrUid) => {
-      const [row] = await rows<AppRow>(APP_BY_ID_OR_UID, [idOrUid, idOrUid]);
+      const row = await appByIdOrUid(idOrUid);
       return row ? toApp(row) : null;
     },
 

@@ -1,9 +1,17 @@
 import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
+import { coalescedLookup } from './coalesce.js';
 import { type PgContext, prepared } from './database.js';
 
-/** Every API call with an app's token looks it up. */
-const APP_TOKEN = prepared('SELECT app_id, read_only FROM app_tokens WHERE hash = ? AND expires_at > ?');
+/** Every API call with an app's token looks it up, the calls of one turn together (coalescedLookup). */
+const APP_TOKENS = prepared('SELECT hash, app_id, read_only, expires_at FROM app_tokens WHERE hash = ANY(?)');
+
+interface AppTokenRow {
+  hash: string;
+  app_id: string;
+  read_only: number;
+  expires_at: number;
+}
 
 type PlumbingStore = Pick<
   Store,
@@ -19,6 +27,9 @@ type PlumbingStore = Pick<
 
 /** Settings, idempotency records and app-scoped tokens. */
 export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
+  const tokenByHash = coalescedLookup(
+    async (hashes) => new Map((await rows<AppTokenRow>(APP_TOKENS, [hashes])).map((r) => [r.hash, r])),
+  );
   return {
     getIdempotentResponse: async (scope, key) => {
       const [row] = await rows<{ status_code: number; body: string }>(
@@ -54,8 +65,8 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
         ]);
       }),
     findAppToken: async (hash, now) => {
-      const [row] = await rows<{ app_id: string; read_only: number }>(APP_TOKEN, [hash, now]);
-      return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
+      const row = await tokenByHash(hash);
+      return row && row.expires_at > now ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
     },
     pruneExpired: (now, idempotencyBefore, batch) =>
       commit(async (tx) => {
