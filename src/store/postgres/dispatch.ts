@@ -54,21 +54,22 @@ export const CLAIM_CANDIDATES = `SELECT d.id, d.endpoint_id, e.circuit_open_unti
 /** The statements of every claim and outcome, prepared (see Prepared). */
 const CANDIDATES = prepared(CLAIM_CANDIDATES);
 const DEFER_ROW = prepared('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?');
-const LEASE = prepared(
-  'UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)',
-);
 /**
- * The leased rows with their messages and endpoints. Each is read by its key in a LATERAL
- * subquery that OFFSET 0 keeps from being flattened into a join: planned as a join while the
- * tables were small, the kept plan read them whole (see the plan test on small tables).
+ * Leases the chosen rows and reads them with their messages and endpoints, in one round trip.
+ * Each message and endpoint is read by its key in a LATERAL subquery that OFFSET 0 keeps from
+ * being flattened into a join: planned as a join while the tables were small, the kept plan read
+ * them whole (see the plan test on small tables). Parameters: lease end, lease end, lease id,
+ * delivery ids.
  */
-const CLAIMED = prepared(`SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload,
-         m.content_type, m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
-  FROM deliveries d
+const LEASE_AND_READ = prepared(`WITH d AS (
+    UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)
+    RETURNING id, app_id, msg_id, endpoint_id, attempts, manual, created_at)
+  SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
+         m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
+  FROM d
   CROSS JOIN LATERAL (SELECT payload, content_type, headers FROM messages WHERE id = d.msg_id OFFSET 0) m
   LEFT JOIN LATERAL (SELECT id, url, secrets, headers, disabled, rate_limit FROM endpoints
     WHERE id = d.endpoint_id OFFSET 0) e ON true
-  WHERE d.id = ANY(?)
   ORDER BY d.created_at`);
 /**
  * SETTLE_DELIVERY for a batch of outcomes in one statement, as INSERT_ATTEMPTS below is
@@ -129,8 +130,12 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           chosen.push(c.id);
         }
         if (chosen.length === 0) return [];
-        await tx.run(LEASE, [req.leaseUntil, req.leaseUntil, req.leaseId, chosen]);
-        const claimedRows = await tx.rows<ClaimedRow>(CLAIMED, [chosen]);
+        const claimedRows = await tx.rows<ClaimedRow>(LEASE_AND_READ, [
+          req.leaseUntil,
+          req.leaseUntil,
+          req.leaseId,
+          chosen,
+        ]);
         const claimed: ClaimedDelivery[] = [];
         for (const row of claimedRows) {
           // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt.
