@@ -479,6 +479,34 @@ export function describeStoreConformance(
       }
     });
 
+    it('stores idempotent responses made together, the first of a key staying, and finds each by scope and key', async () => {
+      const { store, close } = await openStore();
+      try {
+        const now = Date.now();
+        const save = (scope: string, key: string, body: string) =>
+          store.saveIdempotentResponse(scope, key, { statusCode: 202, body }, now);
+        await Promise.all([
+          save('app_1 /a', 'k1', 'first'),
+          save('app_1 /a', 'k2', 'other key'),
+          save('app_2 /a', 'k1', 'other scope'),
+          save('app_1 /a', 'k1', 'second'),
+        ]);
+        await save('app_1 /a', 'k2', 'later');
+        const found = await Promise.all(
+          [
+            ['app_1 /a', 'k1'],
+            ['app_1 /a', 'k2'],
+            ['app_2 /a', 'k1'],
+            ['app_2 /a', 'k2'],
+            ['app_1 /a\nk1', ''],
+          ].map(([scope, key]) => store.getIdempotentResponse(scope!, key!)),
+        );
+        expect(found.map((r) => r?.body ?? null)).toEqual(['first', 'other key', 'other scope', null, null]);
+      } finally {
+        await close();
+      }
+    });
+
     it('refuses a second app or endpoint with the same uid', async () => {
       const { store, close } = await openStore();
       try {

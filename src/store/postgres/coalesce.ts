@@ -1,3 +1,5 @@
+import type { PgContext, Tx } from './database.js';
+
 interface Waiting<V> {
   key: string;
   resolve: (value: V | undefined) => void;
@@ -32,5 +34,57 @@ export function coalescedLookup<V>(
     new Promise((resolve, reject) => {
       if (waiting.length === 0) setImmediate(run);
       waiting.push({ key, resolve, reject });
+    });
+}
+
+interface QueuedWrite<I, R> {
+  item: I;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most writes `coalescedWrite` puts in one batch: bounds a statement's size. */
+const MAX_BATCH = 1000;
+
+/**
+ * Writes made in the same event-loop turn, run together as one write of the group commit by
+ * `runAll` (a statement for all of them rather than one each: on PostgreSQL a round trip per
+ * write, each a query for the client to send and parse and for the server to run, was most of
+ * what a publish cost). If a batch fails, each of its writes runs alone by `runOne`, so a bad
+ * one fails by itself. `runAll` answers in the order of the items.
+ */
+export function coalescedWrite<I, R>(
+  commit: PgContext['commit'],
+  runAll: (tx: Tx, items: readonly I[]) => Promise<R[]>,
+  runOne: (tx: Tx, item: I) => Promise<R>,
+): (item: I) => Promise<R> {
+  const queue: QueuedWrite<I, R>[] = [];
+
+  function flush(): void {
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) setImmediate(flush);
+    commit((tx) =>
+      runAll(
+        tx,
+        batch.map((w) => w.item),
+      ),
+    ).then(
+      (results) => {
+        for (const [i, w] of batch.entries()) w.resolve(results[i]!);
+      },
+      (error) => {
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          return;
+        }
+        for (const w of batch) commit((tx) => runOne(tx, w.item)).then(w.resolve, w.reject);
+      },
+    );
+  }
+
+  return (item) =>
+    new Promise((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ item, resolve, reject });
     });
 }

@@ -10,6 +10,7 @@ import {
   toMessage,
 } from '../rows.js';
 import type { PublishInput } from '../store.js';
+import { coalescedWrite } from './coalesce.js';
 import { type PgContext, prepared, type Tx } from './database.js';
 import { insertMessage, ON_EVENT_ID_CONFLICT } from './publishing.js';
 
@@ -20,47 +21,18 @@ interface Queued {
   appId: string;
   input: PublishInput;
   now: number;
-  resolve: (published: Published) => void;
-  reject: (error: unknown) => void;
 }
 
-/** Most publishes in one batch: bounds the statement's size. */
-const MAX_BATCH = 1000;
-
 /**
- * Publishes made in the same event-loop turn are stored together, in one write of the group
- * commit: one look-up of their apps' endpoints and one statement inserting every message with
- * its deliveries, instead of two round trips per publish. On PostgreSQL those round trips, each
- * a query for the client to send and parse and for the server to run, were most of what a
- * publish cost. If a batch fails, each of its publishes is tried again alone, so a bad one fails
- * by itself.
+ * Publishes made in the same event-loop turn are stored together (coalescedWrite): one look-up
+ * of their apps' endpoints and one statement inserting every message with its deliveries,
+ * instead of two round trips per publish.
  */
 export function makePublishBatches(commit: PgContext['commit']): Publish {
-  const queue: Queued[] = [];
-
-  function flush(): void {
-    const batch = queue.splice(0, MAX_BATCH);
-    if (queue.length > 0) setImmediate(flush);
-    commit((tx) => publishAll(tx, batch)).then(
-      (results) => {
-        for (const [i, p] of batch.entries()) p.resolve(results[i]!);
-      },
-      (error) => {
-        if (batch.length === 1) {
-          batch[0]!.reject(error);
-          return;
-        }
-        for (const p of batch)
-          commit((tx) => publishOne(tx, p.appId, p.input, p.now)).then(p.resolve, p.reject);
-      },
-    );
-  }
-
-  return (appId, input, now) =>
-    new Promise((resolve, reject) => {
-      if (queue.length === 0) setImmediate(flush);
-      queue.push({ appId, input, now, resolve, reject });
-    });
+  const publish = coalescedWrite<Queued, Published>(commit, publishAll, (tx, p) =>
+    publishOne(tx, p.appId, p.input, p.now),
+  );
+  return (appId, input, now) => publish({ appId, input, now });
 }
 
 /** One publish, inside the caller's commit: the first message of its eventId if there is one. */
@@ -144,7 +116,7 @@ const MESSAGE_BY_EVENT_ID = prepared(
 
 /**
  * The enabled endpoints of the apps (their filters are applied here, by endpointWants), each
- * app's read through its index (OFFSET 0: see CLAIMED in dispatch.ts).
+ * app's read through its index (OFFSET 0: see LEASE_AND_READ in dispatch.ts).
  */
 const SUBSCRIBERS_OF_APPS = prepared(`SELECT e.id, e.app_id, e.event_types, e.channels
   FROM unnest(?::text[]) AS a (id)
