@@ -507,6 +507,40 @@ export function describeStoreConformance(
       }
     });
 
+    it('records a batch of outcomes in order: a disabling meets the later deliveries of the batch still leased', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        for (const eventId of ['first', 'second']) {
+          await store.publish(app.id, { eventType: 'x', eventId, payload: '{}', channels: null }, now);
+        }
+        const [first, second] = await claim(store, 'w', now);
+        // 410 disables the endpoint; the second delivery, leased meanwhile, is then due for a retry.
+        await record(store, [
+          {
+            leaseId: 'w',
+            deliveryId: first!.deliveryId,
+            attempt: attempt(first!, now, 410),
+            next: { kind: 'failed_and_disable_endpoint' },
+          },
+          {
+            leaseId: 'w',
+            deliveryId: second!.deliveryId,
+            attempt: attempt(second!, now, 500),
+            next: { kind: 'retry', at: now + 60_000 },
+          },
+        ]);
+        const statusOf = async (d: typeof first) =>
+          (await store.listDeliveriesOfMessage(app.id, d!.msgId, FIRST_PAGE)).data[0]?.status;
+        expect(await statusOf(first)).toBe('fail');
+        expect(await statusOf(second)).toBe('pending');
+      } finally {
+        await close();
+      }
+    });
+
     it('refuses a second app or endpoint with the same uid', async () => {
       const { store, close } = await openStore();
       try {

@@ -50,7 +50,7 @@ describe('PostgreSQL group commit', () => {
   });
 
   it('a failing write fails alone; the others of its transaction commit', async () => {
-    const commit = makeGroupCommit(pool, 2);
+    const commit = makeGroupCommit(pool, 1);
     const results = await Promise.allSettled([
       commit(insert(300)),
       commit(insert(301)),
@@ -60,5 +60,17 @@ describe('PostgreSQL group commit', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     const { rows } = await pool.query<{ n: number }>('SELECT n FROM items WHERE n >= 300 ORDER BY n');
     expect(rows.map((r) => r.n)).toEqual([300, 301, 302]);
+  });
+
+  it('fails its writes, and lets the process live, when no connection can be had', async () => {
+    // A port nothing listens on: connecting is refused at once.
+    const nowhere = createPool('postgres://u:p@127.0.0.1:1/none', 1);
+    try {
+      const commit = makeGroupCommit(nowhere, 2);
+      const results = await Promise.allSettled([commit(insert(400)), commit(insert(401))]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    } finally {
+      await nowhere.end();
+    }
   });
 });

@@ -76,8 +76,15 @@ describe('PostgreSQL prepared statements', () => {
         rateLimit: null,
         secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
       });
+      await store.saveAppToken('hash', { appId: app.id, readOnly: false }, Date.now() + 60_000);
       const round = async (k: number) => {
         expect((await store.getApp('the-app'))?.id).toBe(app.id);
+        expect(await store.findAppToken('hash', Date.now())).toEqual({ appId: app.id, readOnly: false });
+        await store.saveIdempotentResponse('scope', `key${k}`, { statusCode: 202, body: '{}' }, Date.now());
+        expect(await store.getIdempotentResponse('scope', `key${k}`)).toEqual({
+          statusCode: 202,
+          body: '{}',
+        });
         const at = Date.now();
         const input = { eventType: 'x', eventId: `e${k}`, payload: '{}', channels: null };
         const { message } = await store.publish(app.id, input, at);
@@ -112,7 +119,15 @@ describe('PostgreSQL prepared statements', () => {
         expect(await store.nextWakeAt()).toBeNull();
       };
       await round(1);
-      for (const table of ['apps', 'endpoints', 'messages', 'deliveries', 'attempts', 'app_tokens']) {
+      for (const table of [
+        'apps',
+        'endpoints',
+        'messages',
+        'deliveries',
+        'attempts',
+        'app_tokens',
+        'idempotency',
+      ]) {
         await other.query(`ALTER TABLE ${table} ADD COLUMN added_later TEXT`);
       }
       await round(2);
@@ -148,6 +163,30 @@ describe('PostgreSQL connections', () => {
       expect((await store.getApp(app.id))?.id).toBe(app.id);
     } finally {
       await admin.end();
+      await store.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('PostgreSQL look-ups made together', () => {
+  it('fail one by one: a key PostgreSQL refuses fails its own look-up only', async () => {
+    const db = await createTestDatabase();
+    const store = await openPostgresStore({ connectionString: db.url });
+    try {
+      const app = await store.createApp({ name: 'n', uid: 'the-app', metadata: {}, rateLimit: null });
+      const results = await Promise.allSettled([
+        store.getApp(app.id),
+        store.getApp('bad\u0000'),
+        store.getApp('the-app'),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value?.id : null))).toEqual([
+        app.id,
+        null,
+        app.id,
+      ]);
+    } finally {
       await store.close();
       await db.drop();
     }

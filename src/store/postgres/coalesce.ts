@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { PgContext, Tx } from './database.js';
 
 interface Waiting<V> {
@@ -17,17 +18,27 @@ export function coalescedLookup<V>(
 ): (key: string) => Promise<V | undefined> {
   let waiting: Waiting<V>[] = [];
 
-  function run(): void {
-    const batch = waiting;
-    waiting = [];
-    fetch([...new Set(batch.map((w) => w.key))]).then(
+  function answer(batch: Waiting<V>[]): void {
+    const keys = [...new Set(batch.map((w) => w.key))];
+    fetch(keys).then(
       (found) => {
         for (const w of batch) w.resolve(found.get(w.key));
       },
       (error) => {
-        for (const w of batch) w.reject(error);
+        if (keys.length === 1) {
+          for (const w of batch) w.reject(error);
+          return;
+        }
+        // One key PostgreSQL refuses (a NUL in a path) must not fail the others' look-ups.
+        for (const key of keys) answer(batch.filter((w) => w.key === key));
       },
     );
+  }
+
+  function run(): void {
+    const batch = waiting;
+    waiting = [];
+    answer(batch);
   }
 
   return (key) =>
@@ -50,8 +61,8 @@ const MAX_BATCH = 1000;
  * Writes made in the same event-loop turn, run together as one write of the group commit by
  * `runAll` (a statement for all of them rather than one each: on PostgreSQL a round trip per
  * write, each a query for the client to send and parse and for the server to run, was most of
- * what a publish cost). If a batch fails, each of its writes runs alone by `runOne`, so a bad
- * one fails by itself. `runAll` answers in the order of the items.
+ * what a publish cost). If a statement of the batch fails, each of its writes runs alone by
+ * `runOne`, so a bad one fails by itself. `runAll` answers in the order of the items.
  */
 export function coalescedWrite<I, R>(
   commit: PgContext['commit'],
@@ -73,8 +84,8 @@ export function coalescedWrite<I, R>(
         for (const [i, w] of batch.entries()) w.resolve(results[i]!);
       },
       (error) => {
-        if (batch.length === 1) {
-          batch[0]!.reject(error);
+        if (batch.length === 1 || !rolledBackByStatement(error)) {
+          for (const w of batch) w.reject(error);
           return;
         }
         for (const w of batch) commit((tx) => runOne(tx, w.item)).then(w.resolve, w.reject);
@@ -87,4 +98,14 @@ export function coalescedWrite<I, R>(
       if (queue.length === 0) setImmediate(flush);
       queue.push({ item, resolve, reject });
     });
+}
+
+/**
+ * Whether a batch's error is a statement PostgreSQL refused (bad data, a constraint, bad SQL),
+ * which rolled the batch back for certain. Any other failure (the connection lost at COMMIT,
+ * say) may have committed it: running its writes again could store a publish twice.
+ */
+function rolledBackByStatement(error: unknown): boolean {
+  const code = error instanceof pg.DatabaseError ? error.code : undefined;
+  return code !== undefined && (code.startsWith('2') || code.startsWith('42'));
 }

@@ -11,8 +11,8 @@ import {
   RESET_HEALTH,
   STATUS_AFTER,
 } from '../sql.js';
-import type { ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
-import { type PgContext, prepared } from './database.js';
+import type { AttemptOutcome, ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
+import { type PgContext, prepared, type Tx } from './database.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'deferDeliveries' | 'nextWakeAt'>;
 
@@ -177,75 +177,40 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
           await tx.run(FAIL_PENDING_DELIVERIES, [now, endpointId, now]);
           disabled.push({ appId, endpointId, reason });
         };
-        const settled = new Set(
-          (
-            await tx.rows<{ id: string }>(SETTLE_ALL, [
-              outcomes.map((o) => o.deliveryId),
-              outcomes.map((o) => o.leaseId),
-              outcomes.map((o) => STATUS_AFTER[o.next.kind]),
-              outcomes.map((o) => (o.next.kind === 'retry' ? o.next.at : null)),
-              outcomes.map((o) => o.attempt.createdAt),
-              outcomes.map((o) => o.deliveryId),
-              'pending',
-            ])
-          ).map((r) => r.id),
-        );
-        // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
-        // delivery is gone (the app was deleted) has nothing left to belong to.
-        const unsettled = outcomes.map((o) => o.deliveryId).filter((id) => !settled.has(id));
-        const remaining =
-          unsettled.length === 0
-            ? settled
-            : new Set([
-                ...settled,
-                ...(await tx.rows<{ id: string }>(STILL_THERE, [unsettled])).map((r) => r.id),
-              ]);
-        const recorded = outcomes.filter((o) => remaining.has(o.deliveryId));
-        const attempts = recorded.map((o) => o.attempt);
-        if (attempts.length > 0) {
-          await tx.run(INSERT_ATTEMPTS, [
-            attempts.map((a) => a.id),
-            attempts.map((a) => a.appId),
-            attempts.map((a) => a.msgId),
-            attempts.map((a) => a.endpointId),
-            attempts.map((a) => a.url),
-            attempts.map((a) => a.responseStatusCode),
-            attempts.map((a) => a.response),
-            attempts.map((a) => a.durationMs),
-            attempts.map((a) => (a.succeeded ? 1 : 0)),
-            attempts.map((a) => (a.trigger === 'manual' ? 1 : 0)),
-            attempts.map((a) => a.createdAt),
-          ]);
-        }
-        for (const { attempt: a, next } of recorded) {
-          // Endpoint health follows every answer, whichever lease it came under.
-          if (a.succeeded) {
-            // Once reset, an endpoint stays reset until a failure: later successes write nothing.
-            if (!reset.has(a.endpointId)) await tx.run(HEALTHY, [a.endpointId]);
-            reset.add(a.endpointId);
-            continue;
-          }
-          reset.delete(a.endpointId);
-          if (next.kind === 'failed_and_disable_endpoint') {
-            await disable(
-              a.appId,
-              a.endpointId,
-              a.responseStatusCode === 410 ? 'gone' : 'receiver_requested',
-              a.createdAt,
-            );
-          } else {
-            const [streak] = await tx.rows<StreakRow>(FAILURE, [a.createdAt, a.endpointId]);
-            if (!streak) continue; // deleted or already disabled
-            const verdict = afterFailure(toStreak(streak), a.createdAt, health);
-            if (verdict.kind === 'disable') await disable(a.appId, a.endpointId, 'failing', a.createdAt);
-            if (verdict.kind === 'open') {
-              await tx.run(OPEN_CIRCUIT, [verdict.until, verdict.periodMs, a.endpointId]);
-              await tx.run(DEFER_ENDPOINT_DELIVERIES, [
-                verdict.until,
+        // Settled in runs that end at each failure: a failure's effects (failing or deferring the
+        // endpoint's waiting deliveries) then find the later deliveries of the batch still leased,
+        // as recording the outcomes one by one does.
+        for (const run of runsEndingAtFailures(outcomes)) {
+          for (const { attempt: a, next } of await settleAndInsert(tx, run)) {
+            // Endpoint health follows every answer, whichever lease it came under.
+            if (a.succeeded) {
+              // Once reset, an endpoint stays reset until a failure: later successes write nothing.
+              if (!reset.has(a.endpointId)) await tx.run(HEALTHY, [a.endpointId]);
+              reset.add(a.endpointId);
+              continue;
+            }
+            reset.delete(a.endpointId);
+            if (next.kind === 'failed_and_disable_endpoint') {
+              await disable(
+                a.appId,
                 a.endpointId,
+                a.responseStatusCode === 410 ? 'gone' : 'receiver_requested',
                 a.createdAt,
-                verdict.until,
-              ]);
+              );
+            } else {
+              const [streak] = await tx.rows<StreakRow>(FAILURE, [a.createdAt, a.endpointId]);
+              if (!streak) continue; // deleted or already disabled
+              const verdict = afterFailure(toStreak(streak), a.createdAt, health);
+              if (verdict.kind === 'disable') await disable(a.appId, a.endpointId, 'failing', a.createdAt);
+              if (verdict.kind === 'open') {
+                await tx.run(OPEN_CIRCUIT, [verdict.until, verdict.periodMs, a.endpointId]);
+                await tx.run(DEFER_ENDPOINT_DELIVERIES, [
+                  verdict.until,
+                  a.endpointId,
+                  a.createdAt,
+                  verdict.until,
+                ]);
+              }
             }
           }
         }
@@ -263,4 +228,58 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
       return row?.at ?? null;
     },
   };
+}
+
+/** The outcomes in order, cut after each failure. */
+function runsEndingAtFailures(outcomes: readonly AttemptOutcome[]): AttemptOutcome[][] {
+  const runs: AttemptOutcome[][] = [[]];
+  for (const o of outcomes) {
+    runs[runs.length - 1]!.push(o);
+    if (!o.attempt.succeeded) runs.push([]);
+  }
+  return runs.filter((run) => run.length > 0);
+}
+
+/**
+ * Settles the outcomes' deliveries and inserts their attempts, two statements for them all;
+ * returns the outcomes whose attempts were recorded. An attempt that happened is recorded even
+ * if its lease was lost meanwhile; one whose delivery is gone (its app deleted) is not.
+ */
+async function settleAndInsert(tx: Tx, outcomes: readonly AttemptOutcome[]): Promise<AttemptOutcome[]> {
+  const settled = new Set(
+    (
+      await tx.rows<{ id: string }>(SETTLE_ALL, [
+        outcomes.map((o) => o.deliveryId),
+        outcomes.map((o) => o.leaseId),
+        outcomes.map((o) => STATUS_AFTER[o.next.kind]),
+        outcomes.map((o) => (o.next.kind === 'retry' ? o.next.at : null)),
+        outcomes.map((o) => o.attempt.createdAt),
+        outcomes.map((o) => o.deliveryId),
+        'pending',
+      ])
+    ).map((r) => r.id),
+  );
+  const unsettled = outcomes.map((o) => o.deliveryId).filter((id) => !settled.has(id));
+  const remaining =
+    unsettled.length === 0
+      ? settled
+      : new Set([...settled, ...(await tx.rows<{ id: string }>(STILL_THERE, [unsettled])).map((r) => r.id)]);
+  const recorded = outcomes.filter((o) => remaining.has(o.deliveryId));
+  const attempts = recorded.map((o) => o.attempt);
+  if (attempts.length > 0) {
+    await tx.run(INSERT_ATTEMPTS, [
+      attempts.map((a) => a.id),
+      attempts.map((a) => a.appId),
+      attempts.map((a) => a.msgId),
+      attempts.map((a) => a.endpointId),
+      attempts.map((a) => a.url),
+      attempts.map((a) => a.responseStatusCode),
+      attempts.map((a) => a.response),
+      attempts.map((a) => a.durationMs),
+      attempts.map((a) => (a.succeeded ? 1 : 0)),
+      attempts.map((a) => (a.trigger === 'manual' ? 1 : 0)),
+      attempts.map((a) => a.createdAt),
+    ]);
+  }
+  return recorded;
 }

@@ -65,7 +65,14 @@ export function makeGroupCommit(
 
   async function flush(batch: Pending[]): Promise<void> {
     let results: Result[];
-    const client = await pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      // No connection (PostgreSQL restarting, out of connections): these writes fail now.
+      for (const item of batch) item.reject(error);
+      return;
+    }
     try {
       try {
         results = await runBatch(client, batch, false);
