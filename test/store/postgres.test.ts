@@ -2,8 +2,38 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_POLICY } from '../../src/domain/health.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
+import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { describeStoreConformance } from './conformance.js';
+
+type StoreOptions = Omit<Parameters<typeof openPostgresStore>[0], 'connectionString'>;
+
+/** Runs `test` with a store on a database of its own, closed and dropped afterwards. */
+async function withStore(
+  options: StoreOptions,
+  test: (store: Store, url: string) => Promise<void>,
+): Promise<void> {
+  const db = await createTestDatabase();
+  const store = await openPostgresStore({ connectionString: db.url, ...options });
+  try {
+    await test(store, db.url);
+  } finally {
+    await store.close();
+    await db.drop();
+  }
+}
+
+const ENDPOINT = {
+  url: 'http://127.0.0.1/',
+  uid: null,
+  description: '',
+  disabled: false,
+  eventTypes: null,
+  channels: null,
+  metadata: {},
+  rateLimit: null,
+  secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
+};
 
 describeStoreConformance('PostgreSQL', async () => {
   const db = await createTestDatabase();
@@ -24,17 +54,7 @@ describe('PostgreSQL LISTEN/NOTIFY', () => {
     const b = await openPostgresStore({ connectionString: db.url });
     try {
       const app = await a.createApp({ name: 'n', uid: null, metadata: {}, rateLimit: null });
-      await a.createEndpoint(app.id, {
-        url: 'http://127.0.0.1/',
-        uid: null,
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        metadata: {},
-        rateLimit: null,
-        secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
-      });
+      await a.createEndpoint(app.id, ENDPOINT);
       let woken = 0;
       b.onDue(() => woken++);
       await new Promise((r) => setTimeout(r, 200)); // LISTEN is set up in the background
@@ -58,122 +78,102 @@ describe('PostgreSQL LISTEN/NOTIFY', () => {
 
 describe('PostgreSQL prepared statements', () => {
   it('keep working when another node adds columns to their tables (a rolling upgrade)', async () => {
-    const db = await createTestDatabase();
     // One connection: every statement below is prepared on it by the first round.
-    const store = await openPostgresStore({ connectionString: db.url, poolSize: 1, concurrentCommits: 1 });
-    const other = new pg.Client({ connectionString: db.url });
-    await other.connect();
-    try {
-      const app = await store.createApp({ name: 'n', uid: 'the-app', metadata: {}, rateLimit: null });
-      await store.createEndpoint(app.id, {
-        url: 'http://127.0.0.1/',
-        uid: null,
-        description: '',
-        disabled: false,
-        eventTypes: null,
-        channels: null,
-        metadata: {},
-        rateLimit: null,
-        secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
-      });
-      await store.saveAppToken('hash', { appId: app.id, readOnly: false }, Date.now() + 60_000);
-      const round = async (k: number) => {
-        expect((await store.getApp('the-app'))?.id).toBe(app.id);
-        expect(await store.findAppToken('hash', Date.now())).toEqual({ appId: app.id, readOnly: false });
-        await store.saveIdempotentResponse('scope', `key${k}`, { statusCode: 202, body: '{}' }, Date.now());
-        expect(await store.getIdempotentResponse('scope', `key${k}`)).toEqual({
-          statusCode: 202,
-          body: '{}',
-        });
-        const at = Date.now();
-        const input = { eventType: 'x', eventId: `e${k}`, payload: '{}', channels: null };
-        const { message } = await store.publish(app.id, input, at);
-        // The same eventId again: answered by the look-up by event id.
-        expect((await store.publish(app.id, input, at)).created).toBe(false);
-        const [claimed] = await store.claimDue({
-          leaseId: `l${k}`,
-          now: at,
-          leaseUntil: at + 10_000,
-          limit: 10,
-          inFlightByEndpoint: new Map(),
-          perEndpointLimit: 10,
-        });
-        expect(claimed?.msgId).toBe(message.id);
-        const attempt = {
-          id: `atmpt_${k}`,
-          appId: app.id,
-          msgId: message.id,
-          endpointId: claimed!.endpointId,
-          url: 'http://127.0.0.1/',
-          responseStatusCode: 200,
-          response: '',
-          durationMs: 1,
-          succeeded: true,
-          trigger: 'scheduled' as const,
-          createdAt: at,
+    await withStore({ poolSize: 1, concurrentCommits: 1 }, async (store, url) => {
+      const other = new pg.Client({ connectionString: url });
+      await other.connect();
+      try {
+        const app = await store.createApp({ name: 'n', uid: 'the-app', metadata: {}, rateLimit: null });
+        await store.createEndpoint(app.id, ENDPOINT);
+        await store.saveAppToken('hash', { appId: app.id, readOnly: false }, Date.now() + 60_000);
+        const round = async (k: number) => {
+          expect((await store.getApp('the-app'))?.id).toBe(app.id);
+          expect(await store.findAppToken('hash', Date.now())).toEqual({ appId: app.id, readOnly: false });
+          await store.saveIdempotentResponse('scope', `key${k}`, { statusCode: 202, body: '{}' }, Date.now());
+          expect(await store.getIdempotentResponse('scope', `key${k}`)).toEqual({
+            statusCode: 202,
+            body: '{}',
+          });
+          const at = Date.now();
+          const input = { eventType: 'x', eventId: `e${k}`, payload: '{}', channels: null };
+          const { message } = await store.publish(app.id, input, at);
+          // The same eventId again: answered by the look-up by event id.
+          expect((await store.publish(app.id, input, at)).created).toBe(false);
+          const [claimed] = await store.claimDue({
+            leaseId: `l${k}`,
+            now: at,
+            leaseUntil: at + 10_000,
+            limit: 10,
+            inFlightByEndpoint: new Map(),
+            perEndpointLimit: 10,
+          });
+          expect(claimed?.msgId).toBe(message.id);
+          const attempt = {
+            id: `atmpt_${k}`,
+            appId: app.id,
+            msgId: message.id,
+            endpointId: claimed!.endpointId,
+            url: 'http://127.0.0.1/',
+            responseStatusCode: 200,
+            response: '',
+            durationMs: 1,
+            succeeded: true,
+            trigger: 'scheduled' as const,
+            createdAt: at,
+          };
+          await store.recordOutcomes(
+            [{ leaseId: `l${k}`, deliveryId: claimed!.deliveryId, attempt, next: { kind: 'succeeded' } }],
+            DEFAULT_HEALTH_POLICY,
+          );
+          expect(await store.nextWakeAt()).toBeNull();
         };
-        await store.recordOutcomes(
-          [{ leaseId: `l${k}`, deliveryId: claimed!.deliveryId, attempt, next: { kind: 'succeeded' } }],
-          DEFAULT_HEALTH_POLICY,
-        );
-        expect(await store.nextWakeAt()).toBeNull();
-      };
-      await round(1);
-      for (const table of [
-        'apps',
-        'endpoints',
-        'messages',
-        'deliveries',
-        'attempts',
-        'app_tokens',
-        'idempotency',
-      ]) {
-        await other.query(`ALTER TABLE ${table} ADD COLUMN added_later TEXT`);
+        await round(1);
+        for (const table of [
+          'apps',
+          'endpoints',
+          'messages',
+          'deliveries',
+          'attempts',
+          'app_tokens',
+          'idempotency',
+        ]) {
+          await other.query(`ALTER TABLE ${table} ADD COLUMN added_later TEXT`);
+        }
+        await round(2);
+      } finally {
+        await other.end();
       }
-      await round(2);
-    } finally {
-      await other.end();
-      await store.close();
-      await db.drop();
-    }
+    });
   });
 });
 
 describe('PostgreSQL connections', () => {
   it('goes on when PostgreSQL ends an idle pooled connection, and reports it', async () => {
-    const db = await createTestDatabase();
     const errors: Error[] = [];
-    const store = await openPostgresStore({
-      connectionString: db.url,
-      poolSize: 1,
-      onError: (e) => errors.push(e),
+    await withStore({ poolSize: 1, onError: (e) => errors.push(e) }, async (store, url) => {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const app = await store.createApp({ name: 'n', uid: null, metadata: {}, rateLimit: null });
+        // Ends every other session of the database: the pool's idle connection and the LISTEN one.
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        const deadline = Date.now() + 5000;
+        while (errors.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        // Both reported (admin_shutdown): the LISTEN connection's end and the pooled one's.
+        expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['57P01', '57P01']);
+        expect((await store.getApp(app.id))?.id).toBe(app.id);
+      } finally {
+        await admin.end();
+      }
     });
-    const admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    try {
-      const app = await store.createApp({ name: 'n', uid: null, metadata: {}, rateLimit: null });
-      // Ends every other session of the database: the pool's idle connection and the LISTEN one.
-      await admin.query(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-      );
-      const deadline = Date.now() + 5000;
-      while (errors.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      // Both reported (admin_shutdown): the LISTEN connection's end and the pooled one's.
-      expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['57P01', '57P01']);
-      expect((await store.getApp(app.id))?.id).toBe(app.id);
-    } finally {
-      await admin.end();
-      await store.close();
-      await db.drop();
-    }
   });
 });
 
 describe('PostgreSQL look-ups made together', () => {
   it('fail one by one: a key PostgreSQL refuses fails its own look-up only', async () => {
-    const db = await createTestDatabase();
-    const store = await openPostgresStore({ connectionString: db.url });
-    try {
+    await withStore({}, async (store) => {
       const app = await store.createApp({ name: 'n', uid: 'the-app', metadata: {}, rateLimit: null });
       const results = await Promise.allSettled([
         store.getApp(app.id),
@@ -186,18 +186,13 @@ describe('PostgreSQL look-ups made together', () => {
         null,
         app.id,
       ]);
-    } finally {
-      await store.close();
-      await db.drop();
-    }
+    });
   });
 });
 
 describe('PostgreSQL publishes made together', () => {
   it('fail one by one: a publish PostgreSQL refuses takes none of the others with it', async () => {
-    const db = await createTestDatabase();
-    const store = await openPostgresStore({ connectionString: db.url });
-    try {
+    await withStore({}, async (store) => {
       const app = await store.createApp({ name: 'n', uid: null, metadata: {}, rateLimit: null });
       const publish = (eventType: string, eventId: string) =>
         store.publish(app.id, { eventType, eventId, payload: '{}', channels: null }, Date.now());
@@ -210,9 +205,6 @@ describe('PostgreSQL publishes made together', () => {
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       for (const eventId of ['e1', 'e3']) expect(await store.getMessage(app.id, eventId)).not.toBeNull();
       expect(await store.getMessage(app.id, 'e2')).toBeNull();
-    } finally {
-      await store.close();
-      await db.drop();
-    }
+    });
   });
 });

@@ -47,6 +47,11 @@ export function queryConfig(sql: Sql, values: unknown[]): pg.QueryConfig {
     : { name: sql.name, text: numbered(sql.sql), values };
 }
 
+/** Rows as column arrays, `width` of them: the form `unnest(?::type[], …)` takes rows in. */
+export function columnsOf(rows: readonly (readonly unknown[])[], width: number): unknown[][] {
+  return Array.from({ length: width }, (_, i) => rows.map((row) => row[i]));
+}
+
 /** The transaction a queued write runs in; `notifyDue` asks for a wake-up NOTIFY at commit. */
 export interface Tx {
   /** Runs `sql` and returns its rows. */

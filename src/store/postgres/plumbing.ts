@@ -1,7 +1,7 @@
 import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
 import { coalescedLookup, coalescedWrite } from './coalesce.js';
-import { type PgContext, prepared } from './database.js';
+import { columnsOf, type PgContext, prepared } from './database.js';
 
 /** Every API call with an app's token looks it up, the calls of one turn together (coalescedLookup). */
 const APP_TOKENS = prepared('SELECT hash, app_id, read_only, expires_at FROM app_tokens WHERE hash = ANY(?)');
@@ -61,16 +61,11 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
   const saveIdempotentResponse = coalescedWrite<IdempotencyValues, void>(
     commit,
     async (tx, records) => {
-      const columns: unknown[][] = Array.from({ length: 5 }, () => []);
-      for (const r of records) for (const [i, value] of r.entries()) columns[i]!.push(value);
-      await tx.run(SAVE_IDEMPOTENT_RESPONSES, columns);
+      await tx.run(SAVE_IDEMPOTENT_RESPONSES, columnsOf(records, 5));
       return records.map(() => undefined);
     },
-    async (tx, r) => {
-      await tx.run(
-        SAVE_IDEMPOTENT_RESPONSES,
-        r.map((value) => [value]),
-      );
+    async (tx, record) => {
+      await tx.run(SAVE_IDEMPOTENT_RESPONSES, columnsOf([record], 5));
     },
   );
   const tokenByHash = coalescedLookup(

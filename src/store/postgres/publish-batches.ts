@@ -11,7 +11,7 @@ import {
 } from '../rows.js';
 import type { PublishInput } from '../store.js';
 import { coalescedWrite } from './coalesce.js';
-import { type PgContext, prepared, type Tx } from './database.js';
+import { columnsOf, type PgContext, prepared, type Tx } from './database.js';
 import { insertMessage, ON_EVENT_ID_CONFLICT } from './publishing.js';
 
 export type Published = { message: Message; created: boolean };
@@ -69,28 +69,31 @@ async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Published[]
   const apps = [...new Set(batch.map((p) => p.appId))];
   const subscribers = new Map<string, SubscriberRow[]>();
   for (const e of await tx.rows<SubscriberRow>(SUBSCRIBERS_OF_APPS, [apps])) {
-    subscribers.set(e.app_id, [...(subscribers.get(e.app_id) ?? []), e]);
+    const ofApp = subscribers.get(e.app_id);
+    if (ofApp) ofApp.push(e);
+    else subscribers.set(e.app_id, [e]);
   }
   const messages = batch.map((p) => newMessage(p.appId, p.input, p.now));
-  // Column arrays: the message columns in INSERT_MESSAGE's order, then the deliveries' six.
-  const messageColumns: unknown[][] = Array.from({ length: 11 }, () => []);
-  const deliveryColumns: unknown[][] = Array.from({ length: 6 }, () => []);
+  /** Each delivery's values in INSERT_MESSAGES_WITH_DELIVERIES's order: id, app, message, endpoint, due, now. */
+  const deliveries: Array<[string, string, string, string, number, number]> = [];
   for (const [i, p] of batch.entries()) {
     const message = messages[i]!;
-    pushRow(messageColumns, messageInsertValues(message));
     // Scheduled messages (deliverAt) wait in the due index like any retry.
     const dueAt = Math.max(message.deliverAt ?? p.now, p.now);
     for (const e of subscribers.get(p.appId) ?? []) {
       if (!endpointWants(toEndpointFilter(e), message.eventType, message.channels)) continue;
-      pushRow(deliveryColumns, [newId('dlv', p.now), p.appId, message.id, e.id, dueAt, p.now]);
+      deliveries.push([newId('dlv', p.now), p.appId, message.id, e.id, dueAt, p.now]);
     }
   }
   const inserted = new Set(
     (
-      await tx.rows<{ id: string }>(INSERT_MESSAGES_WITH_DELIVERIES, [...messageColumns, ...deliveryColumns])
+      await tx.rows<{ id: string }>(INSERT_MESSAGES_WITH_DELIVERIES, [
+        ...columnsOf(messages.map(messageInsertValues), 11),
+        ...columnsOf(deliveries, 6),
+      ])
     ).map((r) => r.id),
   );
-  if ((deliveryColumns[2] as string[]).some((msgId) => inserted.has(msgId))) tx.notifyDue();
+  if (deliveries.some(([, , msgId]) => inserted.has(msgId))) tx.notifyDue();
   const results: Published[] = [];
   for (const [i, p] of batch.entries()) {
     const message = messages[i]!;
@@ -99,11 +102,6 @@ async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Published[]
     else results.push({ message: (await messageByEventId(tx, p.appId, p.input.eventId!))!, created: false });
   }
   return results;
-}
-
-/** Appends a row's values to column arrays, the form unnest takes rows in. */
-function pushRow(columns: unknown[][], values: readonly unknown[]): void {
-  for (const [i, value] of values.entries()) columns[i]!.push(value);
 }
 
 const MESSAGE_COLUMNS =
