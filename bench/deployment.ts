@@ -31,6 +31,8 @@ export interface Deployment {
   api: HookgateProc;
   /** The processes that deliver: the same single node, or the worker-role nodes. */
   deliverers: HookgateNode[];
+  /** Every Hookgate process of the deployment. */
+  nodes: HookgateNode[];
   admin: AdminClient;
   /** Error lines every node logged. */
   errorLines(): string[];
@@ -96,6 +98,7 @@ function assemble(
   return {
     api,
     deliverers,
+    nodes,
     admin,
     errorLines: () => nodes.flatMap((n) => n.errorLines()),
     async stop() {

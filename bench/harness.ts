@@ -4,6 +4,7 @@
  * per run), one receiver and one load generator. See BENCHMARKS.md for the method behind each
  * figure.
  */
+import { type CpuCost, type CpuFigures, cpuFigures, measureCpu, type Tracked } from './cpu.js';
 import { type Deployment, deploy, describeSetup, type Setup, type Synchronous } from './deployment.js';
 import { type PostgresServer, startPostgres } from './postgres.js';
 import {
@@ -161,6 +162,8 @@ export interface DrainMeasure {
   peakRssMb: Figure;
   /** Peak RSS sampled during the drain alone, MB. */
   drainPeakRssMb: Figure;
+  /** µs of CPU per delivery while the backlog drained (Linux only; absent from older records). */
+  cpu?: CpuFigures;
   /**
    * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
    * absent from records made before it was counted.
@@ -186,6 +189,8 @@ export interface EndToEndMeasure {
   publishRate: Figure;
   /** Peak RSS of the delivering process, MB; with worker nodes, the largest worker's. */
   peakRssMb: Figure;
+  /** µs of CPU per delivery, first publish to last arrival (Linux only; absent from older records). */
+  cpu?: CpuFigures;
   /**
    * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
    * absent from records made before it was counted.
@@ -265,6 +270,8 @@ export interface SqliteFigures {
 
 export interface BenchFigures extends SqliteFigures {
   rawCeiling: Figure;
+  /** µs of CPU per request of the raw loop, warm-up included (Linux only; absent from older records). */
+  rawCeilingCpu?: CpuFigures;
   /** Absent from records made before the PostgreSQL scenarios existed. */
   postgres?: PostgresFigures;
   hookgateErrors: string[];
@@ -273,6 +280,7 @@ export interface BenchFigures extends SqliteFigures {
 /** A `--postgres` run: the raw ceiling and the PostgreSQL scenarios only. */
 export interface PostgresRunFigures {
   rawCeiling: Figure;
+  rawCeilingCpu?: CpuFigures;
   postgres: PostgresFigures;
   hookgateErrors: string[];
 }
@@ -298,6 +306,23 @@ export interface BenchOptions {
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+/** `; CPU per <unit>: …` for a progress line, or nothing when CPU was not measured. */
+function describeCpu(c: CpuCost | null, unit: string): string {
+  if (c === null) return '';
+  const parts = Object.entries(c.parts)
+    .filter(([, us]) => us >= 0.5)
+    .map(([part, us]) => `${part} ${fmt(us)}`)
+    .join(', ');
+  const busiest = Object.entries(c.busiestThread)
+    .map(([part, share]) => `${part} ${pct(share)}`)
+    .join(', ');
+  const waiting =
+    c.waiting.hookgate === undefined
+      ? ''
+      : `; Hookgate threads waiting for a core ${fmt(c.waiting.hookgate, 2)}`;
+  return `; CPU per ${unit} ${fmt(c.machine)} µs (${parts}; machine ${pct(c.busy)} busy; busiest threads ${busiest}${waiting})`;
+}
+
 /** Time allowed for one phase handling `n` messages: generous, but every wait is bounded. */
 const budgetMs = (n: number) => 30_000 + n * 2;
 
@@ -364,6 +389,8 @@ function pacedFigures(rate: number, durationMs: number, runs: PacedOnce[]): Publ
 class Bench {
   private readonly errors: string[] = [];
   private raw = Number.NaN;
+  /** CPU per request of the raw loop, once measured. */
+  rawCpu: CpuFigures | undefined;
   /** Running only while the PostgreSQL scenarios run. */
   private postgres: PostgresServer | null = null;
 
@@ -381,6 +408,18 @@ class Bench {
       postgres: this.postgres,
       cpuProfileDir: this.o.cpuProfileDir,
     });
+  }
+
+  /** Every process a scenario runs: the deployment's, PostgreSQL's, the receiver and the generator. */
+  private tracked(d: Deployment | null): Tracked[] {
+    return [
+      ...(d?.nodes.map((n): Tracked => ({ part: 'hookgate', pid: n.pid })) ?? []),
+      ...(d && this.postgres
+        ? [{ part: 'postgres' as const, pid: this.postgres.pid, withChildren: true }]
+        : []),
+      { part: 'receiver', pid: this.receiver.pid },
+      { part: 'loadgen', pid: this.loadgen.pid },
+    ];
   }
 
   private async finish(d: Deployment): Promise<void> {
@@ -418,8 +457,10 @@ class Bench {
   async rawCeiling(): Promise<Figure> {
     const { reps, durationMs, warmupMs } = this.plan.raw;
     const runs: number[] = [];
+    const cpu: Array<CpuCost | null> = [];
     for (let i = 0; i < reps; i++) {
       this.receiver.reset(0);
+      const used = measureCpu(this.tracked(null));
       const r = await this.loadgen.run<RawResult>(
         {
           cmd: 'raw',
@@ -431,12 +472,14 @@ class Bench {
         },
         durationMs + warmupMs + 30_000,
       );
+      cpu.push(used(r.sent));
       if (r.errors > 0) this.o.log(`  ! raw loop: ${r.errors} errors`);
       runs.push(r.rate);
-      this.o.log(`raw ceiling ${i + 1}/${reps}: ${fmt(r.rate)} requests/s`);
+      this.o.log(`raw ceiling ${i + 1}/${reps}: ${fmt(r.rate)} requests/s${describeCpu(cpu[i]!, 'request')}`);
     }
     const f = figure(runs);
     this.raw = f.median;
+    this.rawCpu = cpuFigures(cpu);
     return f;
   }
 
@@ -478,8 +521,10 @@ class Bench {
       const [m10, m90] = [Math.ceil(backlog * 0.1), Math.floor(backlog * 0.9)];
       this.receiver.reset(backlog, false, [m10, m90]);
       rss.reset();
+      const used = measureCpu(this.tracked(d));
       const release = await this.receiver.release();
       const reachedAt = await this.receiver.reached(budgetMs(backlog));
+      const cpu = reachedAt === null ? null : used(backlog);
       const at10 = reachedAt === null ? null : await this.receiver.mark(1000);
       const at90 = reachedAt === null ? null : await this.receiver.mark(1000);
       const steadyRate = at10 !== null && at90 !== null ? (m90 - m10) / ((at90 - at10) / 1000) : Number.NaN;
@@ -500,6 +545,7 @@ class Bench {
         setupRate,
         peakRss: peakRssOf(d.deliverers),
         drainPeak,
+        cpu,
         duplicates: seen.duplicates,
         incomplete: reachedAt === null,
       };
@@ -562,7 +608,7 @@ class Bench {
           `drain, ${describeSetup(setup)}, ${fmt(published)} published, backlog ${fmt(r.backlog)} ${i + 1}/${reps}: ` +
             `${fmt(r.rate)} deliveries/s (${pct(r.rate / this.raw)} of raw; 10–90% at ${fmt(r.steadyRate)}/s), ` +
             `built at ${fmt(r.setupRate)} msg/s, ` +
-            `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)` +
+            `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)${describeCpu(r.cpu, 'delivery')}` +
             (r.duplicates > 0 ? `; ${r.duplicates} duplicate deliveries` : ''),
         );
       }
@@ -578,6 +624,7 @@ class Bench {
         setupRate: figure(rs.map((r) => r.setupRate)),
         peakRssMb: figure(rs.map((r) => r.peakRss)),
         drainPeakRssMb: figure(rs.map((r) => r.drainPeak)),
+        cpu: cpuFigures(rs.map((r) => r.cpu)),
         duplicates: rs.reduce((n, r) => n + r.duplicates, 0),
         incompleteRuns: rs.filter((r) => r.incomplete).length,
       };
@@ -597,9 +644,11 @@ class Bench {
       const target = messages * fanout;
       this.receiver.reset(target);
       const reached = this.receiver.reached(budgetMs(target) + budgetMs(messages));
+      const used = measureCpu(this.tracked(d));
       const pub = await this.publish(hg, ids, messages);
       this.checkPublish(pub, 'end to end');
       const reachedAt = await reached;
+      const cpu = reachedAt === null ? null : used(target);
       let delivered = target;
       let end = reachedAt ?? Number.NaN;
       const seen = await this.receiver.stats();
@@ -614,6 +663,7 @@ class Bench {
         deliveries: delivered / seconds,
         publishRate: pub.accepted / ((pub.finishedAt - pub.startedAt) / 1000),
         peakRss: peakRssOf(d.deliverers),
+        cpu,
         duplicates: seen.duplicates,
         incomplete: delivered < target,
       };
@@ -637,7 +687,7 @@ class Bench {
         this.o.log(
           `end to end, ${describeSetup(setup)}, fan-out ${fanout}, ${fmt(messages)} messages ${i + 1}/${reps}: ` +
             `${fmt(r.msgs)} msg/s = ${fmt(r.deliveries)} deliveries/s (${pct(r.deliveries / this.raw)} of raw), ` +
-            `publish alone ${fmt(r.publishRate)} msg/s` +
+            `publish alone ${fmt(r.publishRate)} msg/s${describeCpu(r.cpu, 'delivery')}` +
             (r.duplicates > 0 ? `; ${r.duplicates} duplicate deliveries` : ''),
         );
       }
@@ -652,6 +702,7 @@ class Bench {
         ratioToRaw: ratio(deliveries, this.raw),
         publishRate: figure(rs.map((r) => r.publishRate)),
         peakRssMb: figure(rs.map((r) => r.peakRss)),
+        cpu: cpuFigures(rs.map((r) => r.cpu)),
         duplicates: rs.reduce((n, r) => n + r.duplicates, 0),
         incompleteRuns: rs.filter((r) => r.incomplete).length,
       };
@@ -1089,6 +1140,12 @@ export function runBench(o: BenchOptions, plan: Plan): Promise<RunFigures> {
     const rawCeiling = await b.rawCeiling();
     const sqliteFigures = o.postgresOnly ? null : await sqliteScenarios(b, plan);
     const postgres = await b.postgresScenarios();
-    return { rawCeiling, ...sqliteFigures, postgres, hookgateErrors: b.hookgateErrors() };
+    return {
+      rawCeiling,
+      rawCeilingCpu: b.rawCpu,
+      ...sqliteFigures,
+      postgres,
+      hookgateErrors: b.hookgateErrors(),
+    };
   });
 }

@@ -28,11 +28,13 @@ async function raw(c: Extract<LoadCommand, { cmd: 'raw' }>): Promise<RawResult> 
   const countFrom = started + c.warmupMs;
   const end = started + c.warmupMs + c.durationMs;
   let completed = 0;
+  let sent = 0;
   let errors = 0;
   const headers = { 'content-type': 'application/json' };
   async function worker(): Promise<void> {
     while (wallNow() < end) {
       try {
+        sent++;
         const res = await request(c.url, { method: 'POST', headers, body: c.body, dispatcher: agent });
         await res.body.dump();
         if (wallNow() >= countFrom) {
@@ -46,7 +48,7 @@ async function raw(c: Extract<LoadCommand, { cmd: 'raw' }>): Promise<RawResult> 
   }
   await Promise.all(Array.from({ length: c.concurrency }, worker));
   await agent.close();
-  return { kind: 'raw', rate: completed / (c.durationMs / 1000), completed, errors };
+  return { kind: 'raw', rate: completed / (c.durationMs / 1000), completed, sent, errors };
 }
 
 function publisher(t: PublishTarget, connections: number) {

@@ -31,6 +31,8 @@ const REPORTED_SETTINGS = [
 ] as const;
 
 export interface PostgresServer {
+  /** The postmaster: its children are the server's backends and helpers. */
+  pid: number;
   /** `SELECT version()` of the server. */
   version: string;
   /** Each of `REPORTED_SETTINGS` as `SHOW` gives it. */
@@ -63,16 +65,22 @@ function running(pid: number): boolean {
   }
 }
 
+/** The server's main process, from its data directory; null when no server has it. */
+function postmasterPid(dataDir: string): number | null {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
 /**
  * For `killAll` (error, time limit, Ctrl-C): SIGQUIT is PostgreSQL's immediate shutdown, which
  * also ends every backend. Waits, synchronously and at most 5 s, for the postmaster to go, so
  * the data directory is not removed under a live server.
  */
 function emergencyStop(dataDir: string): void {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return;
+  const pid = postmasterPid(dataDir);
+  if (pid === null) return;
   try {
     process.kill(pid, 'SIGQUIT');
   } catch {
@@ -153,7 +161,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     const [row] = await admin<Record<string, string>>(`SHOW ${name}`);
     settings[name] = row?.[name] ?? 'unknown';
   }
+  const pid = postmasterPid(dataDir);
+  if (pid === null) throw new Error('PostgreSQL started but wrote no postmaster.pid');
   return {
+    pid,
     version,
     settings,
     async createDatabase() {

@@ -155,6 +155,7 @@ function forkTracked<E extends { type: string }>(
 }
 
 export interface ReceiverProc {
+  pid: number;
   port: number;
   url(path: string): string;
   /** Counts from zero again; `marks` are distinct counts whose arrival time `mark()` reports. */
@@ -178,6 +179,7 @@ export async function startReceiver(): Promise<ReceiverProc> {
     return v;
   };
   return {
+    pid: child.pid!,
     port: ready.port,
     url: (path) => `http://127.0.0.1:${ready.port}${path}`,
     reset(target, recordLatency = false, marks = []) {
@@ -204,6 +206,7 @@ export async function startReceiver(): Promise<ReceiverProc> {
 }
 
 export interface LoadgenProc {
+  pid: number;
   run<R extends LoadResult>(command: LoadCommand, timeoutMs: number): Promise<R>;
   stop(): void;
 }
@@ -212,6 +215,7 @@ export async function startLoadgen(): Promise<LoadgenProc> {
   const { child, inbox } = forkTracked<LoadEvent>(moduleBeside('loadgen.js'), 'load generator');
   if (!(await inbox.next('ready', 10_000))) throw new Error('load generator did not start');
   return {
+    pid: child.pid!,
     async run<R extends LoadResult>(command: LoadCommand, timeoutMs: number): Promise<R> {
       child.send(command);
       const answer = await inbox.next('done', timeoutMs);

@@ -73,6 +73,8 @@ export interface RawResult {
   /** Completed requests per second after the warm-up. */
   rate: number;
   completed: number;
+  /** Requests sent in all, warm-up included. */
+  sent: number;
   errors: number;
 }
 

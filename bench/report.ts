@@ -1,5 +1,6 @@
 /** Turns bench figures into the console table, the JSON record and the BENCHMARKS.md section. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { CpuFigures, CpuPart } from './cpu.js';
 import { describeSetup } from './deployment.js';
 import {
   type BenchFigures,
@@ -259,10 +260,84 @@ function postgresRows(pg: PostgresFigures): Row[] {
   return out;
 }
 
+/** A throughput scenario whose CPU was measured. */
+export interface CpuRow {
+  scenario: string;
+  /** What the µs are per: a delivery, or for the raw loop a request. */
+  unit: 'request' | 'delivery';
+  cpu: CpuFigures;
+}
+
+export function cpuRows(f: RunFigures): CpuRow[] {
+  const out: CpuRow[] = [];
+  const add = (scenario: string, cpu: CpuFigures | undefined, unit: CpuRow['unit'] = 'delivery') => {
+    if (cpu) out.push({ scenario, unit, cpu });
+  };
+  add('raw ceiling (per request)', f.rawCeilingCpu, 'request');
+  if (hasSqlite(f)) {
+    for (const d of f.drain) add(`drain, SQLite FULL, ${size(d.published)} published`, d.cpu);
+    add(`drain, SQLite NORMAL, ${size(f.drainNormal.published)} published`, f.drainNormal.cpu);
+    for (const e of f.endToEnd) add(`end to end, SQLite ${e.synchronous}, fan-out ${e.fanout}`, e.cpu);
+  }
+  const pg = f.postgres;
+  if (pg) {
+    const split = (workers: number) => describeSetup({ store: 'postgres', workers });
+    for (const d of pg.drain) add(`drain, ${split(d.workers)}`, d.cpu);
+    for (const e of pg.endToEnd) add(`end to end, ${split(e.workers)}`, e.cpu);
+    add(`end to end, ${split(0)}`, pg.singleNode.cpu);
+  }
+  return out;
+}
+
+const CPU_PARTS: Array<[CpuPart, string]> = [
+  ['hookgate', 'Hookgate'],
+  ['postgres', 'PostgreSQL'],
+  ['receiver', 'receiver'],
+  ['loadgen', 'load generator'],
+];
+
+/**
+ * `cores` fully busy cores give `cores × 10⁶ ÷ x`: the rate at x µs of CPU per unit, or the µs
+ * per unit at a rate of x a second.
+ */
+const coreSeconds = (cores: number, x: number) => (cores * 1e6) / x;
+
+function cpuCells(r: CpuRow, cores: number): string[] {
+  const part = (p: CpuPart) => {
+    const f = r.cpu.parts[p];
+    return f ? num(f.median) : '';
+  };
+  return [
+    r.scenario,
+    ...CPU_PARTS.map(([p]) => part(p)),
+    num(r.cpu.machine.median),
+    pct(r.cpu.busy.median),
+    r.cpu.busiestThread.hookgate ? pct(r.cpu.busiestThread.hookgate.median) : '',
+    num(coreSeconds(cores, r.cpu.machine.median)),
+  ];
+}
+
+const CPU_HEADER = [
+  'µs of CPU per delivery',
+  ...CPU_PARTS.map(([, name]) => name),
+  'machine',
+  'busy',
+  'busiest thread',
+  'allows /s',
+];
+
 const range = (r: Row) =>
   Number.isFinite(r.f.min) ? `${num(r.f.min, r.digits)}–${num(r.f.max, r.digits)}` : '';
 
-export function consoleTable(f: RunFigures): string {
+/** A plain-text table; the columns in `left` are aligned left, the others right. */
+function textTable(header: string[], body: string[][], left: number[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (left.includes(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function consoleTable(f: RunFigures, cores: number): string {
   const header = ['figure', 'median', 'min–max', 'unit', 'vs raw'];
   const body = rows(f).map((r) => [
     r.figure,
@@ -271,17 +346,30 @@ export function consoleTable(f: RunFigures): string {
     r.unit,
     r.vsRaw ? pct(r.vsRaw.median) : '',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const cpu = cpuRows(f);
+  return [
+    textTable(header, body, [0, 3]),
+    ...(cpu.length
+      ? [
+          '',
+          textTable(
+            CPU_HEADER,
+            cpu.map((r) => cpuCells(r, cores)),
+            [0],
+          ),
+        ]
+      : []),
+  ].join('\n');
 }
 
 /**
  * Verdicts against issue 5's targets for a 2-core machine. Issue 3 sets no PostgreSQL target, and
  * a `--postgres` run measures none of the SQLite figures the targets are about.
  */
-export function checkTargets(f: RunFigures): { targets: TargetCheck[]; notMeasured: string[] } {
+export function checkTargets(
+  f: RunFigures,
+  cores: number,
+): { targets: TargetCheck[]; notMeasured: string[] } {
   if (!hasSqlite(f)) {
     return {
       targets: [],
@@ -327,6 +415,18 @@ export function checkTargets(f: RunFigures): { targets: TargetCheck[]; notMeasur
         : `missed: ${(value / max).toFixed(2)}× the limit, over by ${show(value - max)}`,
     });
   };
+  /**
+   * A missed throughput target's CPU budget, when CPU was measured: what the whole machine spent
+   * per delivery against what its cores could spend at the target's rate.
+   */
+  const cpuBudget = (cpu: CpuFigures | undefined, targetRate: number) => {
+    const check = targets[targets.length - 1]!;
+    if (!cpu || check.met) return;
+    const hookgate = cpu.parts.hookgate?.median ?? Number.NaN;
+    check.verdict +=
+      `; the machine spent ${num(cpu.machine.median)} µs of CPU per delivery (Hookgate ${num(hookgate)}), ` +
+      `where its ${cores} cores allow ${num(coreSeconds(cores, targetRate))} at the target's rate`;
+  };
   const points = (n: number) => `${(n * 100).toFixed(1)}%`;
   const ms = (n: number) => `${n.toFixed(2)} ms`;
   const first = f.drain[0]!;
@@ -339,8 +439,10 @@ export function checkTargets(f: RunFigures): { targets: TargetCheck[]; notMeasur
     points,
     ` (${size(first.published)} published)`,
   );
+  cpuBudget(first.cpu, 0.6 * f.rawCeiling.median);
   const e1 = f.endToEnd.find((e) => e.fanout === 1 && e.synchronous === 'FULL')!;
   atLeast('end to end, fan-out 1', '≥ 35% of the raw ceiling', e1.ratioToRaw.median, 0.35, points);
+  cpuBudget(e1.cpu, 0.35 * f.rawCeiling.median);
   const p2000 = f.publishLatency.find((p) => p.offeredRate === 2000);
   if (p2000) atMost('publish latency at 2,000 msg/s', 'p99 ≤ 5 ms', p2000.p99Ms.median, 5, ms);
   atMost('publish → first attempt, idle', 'p50 ≤ 5 ms', f.firstAttempt.p50Ms.median, 5, ms);
@@ -432,6 +534,23 @@ export function markdownSection(r: BenchRecord, key: string): string {
       `| ${row.figure.trim().replace(/^… /, '↳ ')} | ${num(row.f.median, row.digits)} | ${range(row)} | ${row.unit} | ${
         row.vsRaw ? pct(row.vsRaw.median) : ''
       } |`,
+    );
+  }
+  const cpu = cpuRows(r.figures);
+  if (cpu.length) {
+    lines.push(
+      '',
+      '#### CPU per delivery',
+      '',
+      `µs of CPU per delivery (per request for the raw loop), median of the runs, read from \`/proc\` over each measured window. ` +
+        "*machine* is all of the machine's busy time: every process, and kernel work charged to none (loopback TCP, much of it); " +
+        `*busy* is its share of all ${m.cores} cores; *busiest thread* is the busiest Hookgate thread's share of one core (near 100%, that thread — an event loop, the sender thread — limits the rate however idle the cores are); *allows* is the rate the ${m.cores} cores would give at the machine's cost per delivery, all of them busy.`,
+      '',
+      `| ${CPU_HEADER.join(' | ')} |`,
+      `|---|${CPU_HEADER.slice(1)
+        .map(() => '---:')
+        .join('|')}|`,
+      ...cpu.map((row) => `| ${cpuCells(row, m.cores).join(' | ')} |`),
     );
   }
   if (r.targets.length) {

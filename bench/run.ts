@@ -297,7 +297,7 @@ async function main(): Promise<void> {
 
   if (args.render) {
     const record = JSON.parse(readFileSync(args.render, 'utf8')) as BenchRecord;
-    Object.assign(record, checkTargets(record.figures));
+    Object.assign(record, checkTargets(record.figures, record.meta.machine.cores));
     const key = sectionKey(
       record.meta,
       record.plan.drain.some((d) => d.backlog >= 1_000_000),
@@ -352,10 +352,10 @@ async function main(): Promise<void> {
     ...source,
     ...(args.postgresOnly ? { postgresOnly: true } : {}),
   };
-  const { targets, notMeasured } = checkTargets(figures);
+  const { targets, notMeasured } = checkTargets(figures, m.cores);
   const record: BenchRecord = { meta, plan, figures, targets, notMeasured };
 
-  process.stdout.write(`\n${consoleTable(figures)}\n\n`);
+  process.stdout.write(`\n${consoleTable(figures, m.cores)}\n\n`);
   for (const t of targets) {
     const mark = t.met === null ? '  -' : t.met ? ' ok' : 'MISS';
     process.stdout.write(`${mark.padStart(4)}  ${t.figure} (${t.target}): ${t.measured}: ${t.verdict}\n`);

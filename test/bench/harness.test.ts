@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { CpuFigures, CpuPart } from '../../bench/cpu.js';
 import type { BenchFigures } from '../../bench/harness.js';
 import type { BenchRecord } from '../../bench/report.js';
 import type { Figure } from '../../bench/stats.js';
@@ -34,6 +35,21 @@ function run(args: string[], timeoutMs: number): Promise<string> {
 
 const positive = (f: Figure) => Number.isFinite(f.median) && f.median > 0 && f.runs.length > 0;
 
+/** Linux with per-thread scheduler statistics: where the bench reads CPU time per delivery. */
+const cpuMeasured = existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`);
+
+/** CPU per delivery was read for `parts` (each used some CPU) and for the machine as a whole. */
+function measuredCpu(cpu: CpuFigures | undefined, parts: CpuPart[]): boolean {
+  if (!cpuMeasured) return cpu === undefined;
+  return (
+    cpu !== undefined &&
+    parts.every((p) => positive(cpu.parts[p]!) && cpu.busiestThread[p]!.median > 0) &&
+    // The machine's counters tick every 10 ms: a tiny run's window may hold none (NaN).
+    !(cpu.machine.median < 0) &&
+    !(cpu.busy.median < 0 || cpu.busy.median > 1)
+  );
+}
+
 describe('bench harness', () => {
   afterAll(() => rmSync(OUT_DIR, { recursive: true, force: true }));
 
@@ -50,9 +66,11 @@ describe('bench harness', () => {
     expect(meta.mode).toBe('tiny');
     expect(meta.machine.cores).toBeGreaterThan(0);
     expect(positive(f.rawCeiling)).toBe(true);
+    expect(measuredCpu(f.rawCeilingCpu, ['receiver', 'loadgen'])).toBe(true);
     for (const d of [...f.drain, f.drainNormal]) {
       expect(d.backlog.median).toBeGreaterThan(0);
       expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
+      expect(measuredCpu(d.cpu, ['hookgate', 'receiver'])).toBe(true);
       expect(d.incompleteRuns).toBe(0);
     }
     expect(f.endToEnd.map((e) => e.fanout).sort()).toEqual([1, 1, 10]);
@@ -60,6 +78,7 @@ describe('bench harness', () => {
       expect(positive(e.messagesPerSecond) && positive(e.deliveriesPerSecond) && positive(e.ratioToRaw)).toBe(
         true,
       );
+      expect(measuredCpu(e.cpu, ['hookgate', 'receiver', 'loadgen'])).toBe(true);
       expect(e.incompleteRuns).toBe(0);
     }
     expect(f.publishLatency.map((p) => p.offeredRate)).toEqual([500, 2000]);
@@ -76,14 +95,17 @@ describe('bench harness', () => {
     for (const d of pg.drain) {
       expect(d.backlog.median).toBeGreaterThan(0);
       expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
+      expect(measuredCpu(d.cpu, ['hookgate', 'postgres', 'receiver'])).toBe(true);
       expect(d.incompleteRuns).toBe(0);
     }
     expect(pg.endToEnd.map((e) => e.workers)).toEqual([1, 2]);
     for (const e of [...pg.endToEnd, pg.singleNode]) {
       expect(positive(e.messagesPerSecond) && positive(e.ratioToRaw) && positive(e.peakRssMb)).toBe(true);
+      expect(measuredCpu(e.cpu, ['hookgate', 'postgres', 'receiver', 'loadgen'])).toBe(true);
       expect(e.incompleteRuns).toBe(0);
     }
     expect(output).toContain('PostgreSQL started');
+    if (cpuMeasured) expect(output).toContain('µs of CPU per delivery');
   }, 150_000);
 
   it('measures the store cycle of a build: every delivery claimed and recorded (no speed is asserted)', async () => {
