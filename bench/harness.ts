@@ -4,6 +4,7 @@
  * per run), one receiver and one load generator. See BENCHMARKS.md for the method behind each
  * figure.
  */
+import { type ClaimLatency, claimsBetween, readClaims } from './claims.js';
 import { type CpuCost, type CpuFigures, cpuFigures, measureCpu, type Tracked } from './cpu.js';
 import { type Deployment, deploy, describeSetup, type Setup, type Synchronous } from './deployment.js';
 import { type PostgresServer, startPostgres } from './postgres.js';
@@ -164,6 +165,8 @@ export interface DrainMeasure {
   drainPeakRssMb: Figure;
   /** µs of CPU per delivery while the backlog drained (Linux only; absent from older records). */
   cpu?: CpuFigures;
+  /** The claims of due deliveries during the drain, from Hookgate's metrics (absent from older records). */
+  claims?: ClaimFigures;
   /**
    * Deliveries the receiver saw a second time (same path and webhook-id), all runs together;
    * absent from records made before it was counted.
@@ -174,6 +177,15 @@ export interface DrainMeasure {
 
 export interface DrainFigures extends DrainMeasure {
   synchronous: Synchronous;
+}
+
+/** Claims made while a backlog drained, every delivering node together. */
+export interface ClaimFigures {
+  /** Mean time a claim took, waiting behind other writes included, ms. */
+  meanMs: Figure;
+  /** The metrics histogram's bucket bound under which 99% of the claims fell, ms. */
+  p99BoundMs: Figure;
+  deliveriesPerClaim: Figure;
 }
 
 /** End to end of one setup, whatever the store. */
@@ -306,6 +318,22 @@ export interface BenchOptions {
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+/** `; claims …` for a progress line, or nothing when no claim was read. */
+function describeClaims(c: ClaimLatency | null): string {
+  if (c === null) return '';
+  return `; ${fmt(c.claims)} claims of ${fmt(c.deliveriesPerClaim, 1)} deliveries, mean ${fmt(c.meanMs, 2)} ms, p99 ≤ ${fmt(c.p99BoundMs, 2)} ms`;
+}
+
+function claimFigures(runs: ReadonlyArray<ClaimLatency | null>): ClaimFigures | undefined {
+  const read = runs.filter((r): r is ClaimLatency => r !== null);
+  if (read.length === 0) return undefined;
+  return {
+    meanMs: figure(read.map((r) => r.meanMs)),
+    p99BoundMs: figure(read.map((r) => r.p99BoundMs)),
+    deliveriesPerClaim: figure(read.map((r) => r.deliveriesPerClaim)),
+  };
+}
+
 /** `; CPU per <unit>: …` for a progress line, or nothing when CPU was not measured. */
 function describeCpu(c: CpuCost | null, unit: string): string {
   if (c === null) return '';
@@ -521,10 +549,13 @@ class Bench {
       const [m10, m90] = [Math.ceil(backlog * 0.1), Math.floor(backlog * 0.9)];
       this.receiver.reset(backlog, false, [m10, m90]);
       rss.reset();
+      const metrics = d.deliverers.map((n) => n.metricsUrl);
+      const claimsBefore = await readClaims(metrics);
       const used = measureCpu(this.tracked(d));
       const release = await this.receiver.release();
       const reachedAt = await this.receiver.reached(budgetMs(backlog));
       const cpu = reachedAt === null ? null : used(backlog);
+      const claims = claimsBetween(claimsBefore, await readClaims(metrics));
       const at10 = reachedAt === null ? null : await this.receiver.mark(1000);
       const at90 = reachedAt === null ? null : await this.receiver.mark(1000);
       const steadyRate = at10 !== null && at90 !== null ? (m90 - m10) / ((at90 - at10) / 1000) : Number.NaN;
@@ -546,6 +577,7 @@ class Bench {
         peakRss: peakRssOf(d.deliverers),
         drainPeak,
         cpu,
+        claims,
         duplicates: seen.duplicates,
         incomplete: reachedAt === null,
       };
@@ -608,7 +640,8 @@ class Bench {
           `drain, ${describeSetup(setup)}, ${fmt(published)} published, backlog ${fmt(r.backlog)} ${i + 1}/${reps}: ` +
             `${fmt(r.rate)} deliveries/s (${pct(r.rate / this.raw)} of raw; 10–90% at ${fmt(r.steadyRate)}/s), ` +
             `built at ${fmt(r.setupRate)} msg/s, ` +
-            `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)${describeCpu(r.cpu, 'delivery')}` +
+            `peak RSS ${fmt(r.peakRss)} MB (drain ${fmt(r.drainPeak)} MB)${describeClaims(r.claims)}` +
+            describeCpu(r.cpu, 'delivery') +
             (r.duplicates > 0 ? `; ${r.duplicates} duplicate deliveries` : ''),
         );
       }
@@ -625,6 +658,7 @@ class Bench {
         peakRssMb: figure(rs.map((r) => r.peakRss)),
         drainPeakRssMb: figure(rs.map((r) => r.drainPeak)),
         cpu: cpuFigures(rs.map((r) => r.cpu)),
+        claims: claimFigures(rs.map((r) => r.claims)),
         duplicates: rs.reduce((n, r) => n + r.duplicates, 0),
         incompleteRuns: rs.filter((r) => r.incomplete).length,
       };

@@ -250,6 +250,8 @@ export interface HookgateOptions {
 /** Any Hookgate process, whatever its role. */
 export interface HookgateNode {
   pid: number;
+  /** Its Prometheus metrics (every node is started with HOOKGATE_METRICS_PORT=0). */
+  metricsUrl: string;
   /** Current and peak resident set size of the Hookgate process, in MB (Linux /proc; else null). */
   memory(): { rssMb: number; peakRssMb: number } | null;
   /** Error lines Hookgate logged (its log level is `error`). */
@@ -300,6 +302,7 @@ async function launch(
     HOOKGATE_ALLOW_NETWORKS: '127.0.0.0/8',
     HOOKGATE_LOG_LEVEL: 'error',
     HOOKGATE_REQUEST_TIMEOUT: String(o.requestTimeoutSeconds),
+    HOOKGATE_METRICS_PORT: '0',
     PORT: '0',
     HOST: '127.0.0.1',
     ...(o.retrySchedule !== undefined ? { HOOKGATE_RETRY_SCHEDULE: o.retrySchedule } : {}),
@@ -334,8 +337,12 @@ async function launch(
     });
   });
   const pid = child.pid!;
+  // Printed in the same write as the ready line.
+  const metricsUrl = /Metrics on (\S+)/.exec(output)?.[1];
+  if (!metricsUrl) throw new Error(`hookgate (${role}) printed no metrics URL: ${output}`);
   const node: HookgateNode = {
     pid,
+    metricsUrl,
     memory() {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -8,6 +8,8 @@ import { type Cidr, parseCidrList } from '../domain/ssrf.js';
 export interface HookgateConfig {
   /** PORT, default 8071. 0 picks a free port. */
   port: number;
+  /** HOOKGATE_METRICS_PORT: serve Prometheus metrics on this port (0: a free one) at HOST; default off. */
+  metricsPort: number | null;
   /** HOST, default 127.0.0.1 (only this machine); 0.0.0.0 listens everywhere. */
   host: string;
   /** HOOKGATE_DB: SQLite file, default ./hookgate.db. */
@@ -70,6 +72,7 @@ export const DEFAULTS = {
   secretKey: '',
   autoDisableDays: '5',
   senderThread: 'auto',
+  metricsPort: '',
 } as const;
 
 /** Raw text values, as flags or environment variables give them; missing ones take the defaults. */
@@ -92,15 +95,14 @@ export function parseConfig(given: RawConfig): HookgateConfig {
   for (const [key, value] of Object.entries(given)) {
     if (value !== undefined) (raw as Record<string, string>)[key] = value;
   }
-  const port = Number(raw.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`port must be 0–65535, got "${raw.port}"`);
+  const port = parsePort('port', raw.port);
   const synchronous = raw.synchronous.toUpperCase();
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
     throw new Error(`HOOKGATE_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${raw.synchronous}"`);
   }
   return {
     port,
+    metricsPort: raw.metricsPort === '' ? null : parsePort('HOOKGATE_METRICS_PORT', raw.metricsPort),
     host: raw.host,
     dbPath: raw.db,
     synchronous,
@@ -122,6 +124,12 @@ export function parseConfig(given: RawConfig): HookgateConfig {
     },
     senderThread: parseSenderThread(raw.senderThread, raw.databaseUrl),
   };
+}
+
+function parsePort(name: string, text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65535) throw new Error(`${name} must be 0–65535, got "${text}"`);
+  return port;
 }
 
 function parseSenderThread(text: string, databaseUrl: string): boolean {

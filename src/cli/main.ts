@@ -124,6 +124,12 @@ program
   )
   .addOption(
     new Option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics at http://<host>:<port>/metrics (0: a free port; default: off)',
+    ).env('HOOKGATE_METRICS_PORT'),
+  )
+  .addOption(
+    new Option(
       '--secret-key <base64>',
       'encrypts signing and provider secrets at rest (32 bytes, base64)',
     ).env('HOOKGATE_SECRET_KEY'),
@@ -148,6 +154,7 @@ program
       secretKey: opts.secretKey,
       autoDisableDays: opts.autoDisableDays,
       senderThread: opts.senderThread,
+      metricsPort: opts.metricsPort,
     });
     limitHeapGrowth();
     const hookgate = await startHookgate(config);
@@ -157,6 +164,7 @@ program
         ? `Hookgate listening on ${hookgate.url} (${storage}, role ${config.role})`
         : `Hookgate worker delivering (${storage})`,
     ];
+    if (hookgate.metricsUrl) lines.push(`Metrics on ${hookgate.metricsUrl}`);
     if (!hookgate.url) {
       // A worker serves no API: nothing to say about tokens.
     } else if (hookgate.generatedAdminToken) {

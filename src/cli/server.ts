@@ -12,10 +12,13 @@ import { withSealedSecrets } from '../store/sealed.js';
 import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/store.js';
 import type { HookgateConfig } from './config.js';
+import { type MetricsServer, makeMetrics, serveMetrics } from './metrics.js';
 
 export interface RunningHookgate {
   /** Where the API listens; null on a worker-only node. */
   url: string | null;
+  /** Where Prometheus scrapes this node; null unless metrics are on (HOOKGATE_METRICS_PORT). */
+  metricsUrl: string | null;
   /** Set only when this start generated the admin token: it is shown once and never stored. */
   generatedAdminToken: string | null;
   store: Store;
@@ -85,6 +88,8 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
   let api: Api | null = null;
   let url: string | null = null;
   let generatedAdminToken: string | null = null;
+  const metrics = config.metricsPort === null ? null : makeMetrics();
+  let metricsServer: MetricsServer | null = null;
   try {
     // Before the API: a node that cannot deliver should not start accepting messages.
     if (config.role !== 'api') sender = await openSender(config, timeoutMs, log);
@@ -106,6 +111,8 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
         generatedAdminToken = admin.generated;
       }
     }
+    if (metrics)
+      metricsServer = await serveMetrics(metrics.registry, { port: config.metricsPort!, host: config.host });
   } catch (error) {
     await api?.close();
     await sender?.close();
@@ -120,6 +127,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       retrySchedule: config.retrySchedule,
       requestTimeoutMs: timeoutMs,
       health: config.health,
+      ...(metrics ? { observer: metrics.observer } : {}),
       onError: (err) => log.error({ err }, 'dispatcher error'),
       onAttempt: operationalEventHook({
         store,
@@ -127,6 +135,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
         onError: (err) => log.warn({ err }, 'operational event not published'),
       }),
     });
+    metrics?.watch(dispatcher);
     // Work committed by other nodes (PostgreSQL NOTIFY) wakes this one's dispatcher at once.
     const running = dispatcher;
     stopListening = store.onDue(() => running.wake());
@@ -144,6 +153,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
   }, HOUSEKEEPING_INTERVAL_MS).unref();
   return {
     url,
+    metricsUrl: metricsServer?.url ?? null,
     generatedAdminToken,
     store,
     api,
@@ -155,6 +165,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       await api?.close();
       await dispatcher?.stop(deadlineMs);
       await sender?.close();
+      await metricsServer?.close();
       await store.close();
     },
   };

@@ -31,7 +31,19 @@ export interface DispatcherOptions {
   onAttempt?: (recorded: AttemptRecorded) => Promise<void> | undefined;
   /** Circuit breaker and automatic disabling. Default DEFAULT_HEALTH_POLICY. */
   health?: HealthPolicy;
+  /** Told how claims, attempts and recording go (metrics). Default: none. */
+  observer?: DeliveryObserver;
   workerId?: string;
+}
+
+/** What the delivery loop reports as it runs, for metrics; every call must return at once. */
+export interface DeliveryObserver {
+  /** A claim leased `count` deliveries after `ms` (waiting behind other writes included). */
+  claimed(ms: number, count: number): void;
+  /** An attempt ended after `ms`: answered with a success, or not (a failure status, no answer). */
+  attempted(ms: number, succeeded: boolean): void;
+  /** A batch of outcomes was written after `ms`, or failed to be (`written` false). */
+  recorded(ms: number, written: boolean): void;
 }
 
 /** An attempt whose outcome has been recorded, as `onAttempt` sees it. */
@@ -45,6 +57,8 @@ type QueuedOutcome = AttemptOutcome & Pick<AttemptRecorded, 'attemptNumber' | 'c
 export interface Dispatcher {
   /** New work may be due now (called after a publish commits). */
   wake(): void;
+  /** Attempts in flight now. */
+  inFlight(): number;
   /** Stops claiming, waits up to `deadlineMs` for in-flight attempts, records them. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -90,6 +104,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   const leaseMs = options.requestTimeoutMs + (options.leaseMarginMs ?? 5000);
   const onError = options.onError ?? (() => {});
   const onAttempt = options.onAttempt;
+  const observer = options.observer;
 
   const inFlightByEndpoint = new Map<string, number>();
   const rateLimiter = makeRateLimiter();
@@ -130,6 +145,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   async function attempt(d: ClaimedDelivery, leaseId: string): Promise<void> {
     const made = await makeAttempt(sender, options.retrySchedule, d);
     if (!('lost' in made)) {
+      observer?.attempted(made.attempt.durationMs, made.attempt.succeeded);
       if (losses.size > 0) losses.delete(d.deliveryId);
       queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
       return;
@@ -176,16 +192,19 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     outcomes = [];
     if (batch.length === 0) return;
     let disabled: DisabledEndpoint[];
+    const started = performance.now();
     try {
       disabled = await store.recordOutcomes(
         batch.map(({ attemptNumber: _, control: __, ...outcome }) => outcome),
         health,
       );
     } catch (e) {
+      observer?.recorded(performance.now() - started, false);
       // The leases stay: these deliveries are attempted again once they run out. Never lost.
       onError(coerceError(e));
       return;
     }
+    observer?.recorded(performance.now() - started, true);
     // A retry due sooner than the loop's current sleep must not wait for it.
     if (batch.some((o) => o.next.kind === 'retry')) wake();
     if (!onAttempt) return;
@@ -246,6 +265,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     // Endpoints out of rate-limit tokens count as full, so their work stays in the database.
     const load = new Map(inFlightByEndpoint);
     for (const id of rateLimiter.exhausted()) load.set(id, perEndpointLimit);
+    const started = performance.now();
     const claimed = await store.claimDue({
       leaseId,
       now,
@@ -254,6 +274,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       inFlightByEndpoint: load,
       perEndpointLimit,
     });
+    observer?.claimed(performance.now() - started, claimed.length);
     const deferrals: Deferral[] = [];
     const waiting = new Map<string, number>();
     for (const d of claimed) {
@@ -293,6 +314,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
 
   return {
     wake,
+    inFlight: () => running.size,
     async stop(deadlineMs = 10_000) {
       const deadline = Date.now() + deadlineMs;
       stopped = true;

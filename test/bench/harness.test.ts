@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CpuFigures, CpuPart } from '../../bench/cpu.js';
-import type { BenchFigures } from '../../bench/harness.js';
+import type { BenchFigures, DrainMeasure } from '../../bench/harness.js';
 import type { BenchRecord } from '../../bench/report.js';
 import type { Figure } from '../../bench/stats.js';
 import type { StoreCycleResult } from '../../bench/store-cycle.js';
@@ -34,6 +34,12 @@ function run(args: string[], timeoutMs: number): Promise<string> {
 }
 
 const positive = (f: Figure) => Number.isFinite(f.median) && f.median > 0 && f.runs.length > 0;
+
+/** The drain's claims were read from Hookgate's metrics: every delivery came from one. */
+function claimsRead(d: DrainMeasure): boolean {
+  const c = d.claims;
+  return c !== undefined && positive(c.meanMs) && positive(c.p99BoundMs) && positive(c.deliveriesPerClaim);
+}
 
 /** Linux with per-thread scheduler statistics: where the bench reads CPU time per delivery. */
 const cpuMeasured = existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`);
@@ -71,6 +77,7 @@ describe('bench harness', () => {
       expect(d.backlog.median).toBeGreaterThan(0);
       expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
       expect(measuredCpu(d.cpu, ['hookgate', 'receiver'])).toBe(true);
+      expect(claimsRead(d)).toBe(true);
       expect(d.incompleteRuns).toBe(0);
     }
     expect(f.endToEnd.map((e) => e.fanout).sort()).toEqual([1, 1, 10]);
@@ -87,6 +94,7 @@ describe('bench harness', () => {
     expect(positive(f.failureMix.allHealthy) && positive(f.failureMix.mixed)).toBe(true);
     expect(positive(f.failureMix.ratio)).toBe(true);
     expect(targets.length).toBeGreaterThan(5);
+    expect(record.notMeasured.join(' ')).not.toContain('Claim latency');
 
     const pg = f.postgres!;
     expect(pg.server.settings.fsync).toBe('on');
@@ -96,6 +104,7 @@ describe('bench harness', () => {
       expect(d.backlog.median).toBeGreaterThan(0);
       expect(positive(d.rate) && positive(d.ratioToRaw) && positive(d.peakRssMb)).toBe(true);
       expect(measuredCpu(d.cpu, ['hookgate', 'postgres', 'receiver'])).toBe(true);
+      expect(claimsRead(d)).toBe(true);
       expect(d.incompleteRuns).toBe(0);
     }
     expect(pg.endToEnd.map((e) => e.workers)).toEqual([1, 2]);

@@ -54,6 +54,7 @@ describe('hookgate serve', () => {
       'HOOKGATE_ALLOW_NETWORKS',
       'HOOKGATE_MAX_PAYLOAD_BYTES',
       'HOOKGATE_SENDER_THREAD',
+      'HOOKGATE_METRICS_PORT',
     ]) {
       expect(out).toContain(env);
     }

@@ -5,6 +5,8 @@ const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 export interface Node {
   child: ChildProcess;
   url: string | null;
+  /** Where it serves metrics, when started with HOOKGATE_METRICS_PORT. */
+  metricsUrl: string | null;
   exited: Promise<number | null>;
 }
 
@@ -19,9 +21,11 @@ export function startNode(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0
     let out = '';
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
+      // The start-up lines come in one write: the metrics line is there with the first.
+      const metricsUrl = /Metrics on (http:\/\/\S+)/.exec(out)?.[1] ?? null;
       const listening = /listening on (http:\/\/\S+)/.exec(out);
-      if (listening) resolve({ child, url: listening[1]!, exited });
-      else if (/worker delivering/.test(out)) resolve({ child, url: null, exited });
+      if (listening) resolve({ child, url: listening[1]!, metricsUrl, exited });
+      else if (/worker delivering/.test(out)) resolve({ child, url: null, metricsUrl, exited });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -52,8 +52,9 @@ describe('PostgreSQL deployments', () => {
     const receiver = await startReceiver();
     cleanup.push(() => receiver.close());
     const apiNode = await node({ DATABASE_URL: db.url, HOOKGATE_ROLE: 'api' });
-    const worker = await node({ DATABASE_URL: db.url, HOOKGATE_ROLE: 'worker' });
+    const worker = await node({ DATABASE_URL: db.url, HOOKGATE_ROLE: 'worker', HOOKGATE_METRICS_PORT: '0' });
     expect(worker.url).toBeNull();
+    expect(apiNode.metricsUrl).toBeNull();
     const app = await call(apiNode.url!, '/api/v1/app', { name: 'split' });
     await call(apiNode.url!, `/api/v1/app/${app.json.id}/endpoint`, { url: receiver.url });
     const msg = await call(apiNode.url!, `/api/v1/app/${app.json.id}/msg`, {
@@ -63,6 +64,12 @@ describe('PostgreSQL deployments', () => {
     expect(msg.status).toBe(202);
     const [req] = await receiver.waitFor(1, 5000);
     expect(req!.headers['webhook-id']).toBe(msg.json.id);
+    // A worker serves no API, but its metrics can be scraped: it made the attempt.
+    const succeeded = async () => {
+      const text = await (await fetch(worker.metricsUrl!)).text();
+      return /^hookgate_attempts_total\{result="succeeded"\} 1$/m.test(text);
+    };
+    await vi.waitFor(async () => expect(await succeeded()).toBe(true), { timeout: 5000 });
   });
 
   it('refuses a split role without PostgreSQL', async () => {
