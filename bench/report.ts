@@ -438,7 +438,7 @@ export function checkTargets(
     const hookgate = cpu.parts.hookgate?.median ?? Number.NaN;
     check.verdict +=
       `; the machine spent ${num(cpu.machine.median)} µs of CPU per delivery (Hookgate ${num(hookgate)}), ` +
-      `where its ${cores} cores allow ${num(coreSeconds(cores, targetRate))} at the target's rate`;
+      `where at the target's rate its ${cores} cores allow ${num(coreSeconds(cores, targetRate))} µs`;
   };
   const points = (n: number) => `${(n * 100).toFixed(1)}%`;
   const ms = (n: number) => `${n.toFixed(2)} ms`;
