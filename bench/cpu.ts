@@ -56,12 +56,12 @@ interface ThreadTimes {
   wait: number;
 }
 
-function threadTimes(pid: number, tid: string): ThreadTimes {
+function threadTimes(pid: number, tid: string): ThreadTimes | null {
   try {
     const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
     return { run: Number(run), wait: Number(wait) };
   } catch {
-    return { run: 0, wait: 0 };
+    return null; // it ended between the listing and the read
   }
 }
 
@@ -69,11 +69,26 @@ function threadTimes(pid: number, tid: string): ThreadTimes {
 function threadsOf(pid: number): Map<string, ThreadTimes> {
   const times = new Map<string, ThreadTimes>();
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) times.set(tid, threadTimes(pid, tid));
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const t = threadTimes(pid, tid);
+      if (t) times.set(tid, t);
+    }
   } catch {
     // The process ended.
   }
   return times;
+}
+
+/** CPU time of the children `pid` has reaped (cutime + cstime of /proc/<pid>/stat), in ticks. */
+function reapedTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command: state is field 3; cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[13]) + Number(fields[14]);
+  } catch {
+    return 0;
+  }
 }
 
 function childrenOf(parents: ReadonlySet<number>): number[] {
@@ -96,13 +111,16 @@ function childrenOf(parents: ReadonlySet<number>): number[] {
 function machineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, total: busy + idle! + iowait! };
+  // Steal is time the hypervisor gave this machine's cores to someone else: not work done here.
+  const busy = user! + nice! + system! + irq! + softirq!;
+  return { busy, total: busy + idle! + iowait! + steal! };
 }
 
 interface Snapshot {
   /** ns per process (children listed at this snapshot included), by part. */
   byPid: Map<number, { part: CpuPart; threads: Map<string, ThreadTimes> }>;
+  /** Ticks of children reaped so far, by tracked parent (those tracked `withChildren`). */
+  reaped: Map<number, number>;
   machine: { busy: number; total: number };
   /** performance.now(), ms. */
   at: number;
@@ -110,11 +128,13 @@ interface Snapshot {
 
 function snapshot(tracked: readonly Tracked[]): Snapshot {
   const byPid = new Map<number, { part: CpuPart; threads: Map<string, ThreadTimes> }>();
+  const reaped = new Map<number, number>();
   for (const t of tracked) {
     const pids = t.withChildren ? [t.pid, ...childrenOf(new Set([t.pid]))] : [t.pid];
     for (const pid of pids) byPid.set(pid, { part: t.part, threads: threadsOf(pid) });
+    if (t.withChildren) reaped.set(t.pid, reapedTicks(t.pid));
   }
-  return { byPid, machine: machineTicks(), at: performance.now() };
+  return { byPid, reaped, machine: machineTicks(), at: performance.now() };
 }
 
 export const cpuMeasurable = (() => {
@@ -129,9 +149,11 @@ export const cpuMeasurable = (() => {
 
 /**
  * Starts measuring `tracked` now; the function returned ends the window and divides by the units
- * of work done in it. A process started during the window counts from its start, and children
- * listed only at the end count whole: for backends of a connection pool opened before the
- * window, that is the same. A child that exits during the window is lost (pools keep theirs).
+ * of work done in it. A child listed only at the end counts whole (it started in the window). A
+ * child that exits during the window counts through its parent's reaped time, less what it had
+ * used at the start: 10 ms ticks, not nanoseconds (PostgreSQL's pooled backends stay; autovacuum
+ * workers come and go). A thread that ends during the window is lost: Hookgate's and Node's live
+ * as long as their process.
  */
 export function measureCpu(tracked: readonly Tracked[]): (units: number) => CpuCost | null {
   if (!cpuMeasurable) return () => null;
@@ -146,12 +168,23 @@ export function measureCpu(tracked: readonly Tracked[]): (units: number) => CpuC
     for (const [pid, { part, threads }] of after.byPid) {
       const was = before.byPid.get(pid)?.threads;
       for (const [tid, times] of threads) {
-        // A thread that ended before the window's end is lost; those here live as long as their process.
         const ran = times.run - (was?.get(tid)?.run ?? 0);
         parts[part] = (parts[part] ?? 0) + ran / 1000 / units;
         busiestThread[part] = Math.max(busiestThread[part] ?? 0, ran / wallNs);
         waiting[part] = (waiting[part] ?? 0) + (times.wait - (was?.get(tid)?.wait ?? 0)) / wallNs;
       }
+    }
+    for (const t of tracked) {
+      if (!t.withChildren) continue;
+      // Children gone since the start: their whole lives are in the reaped time now.
+      let goneNs = 0;
+      for (const [pid, { part, threads }] of before.byPid) {
+        if (pid === t.pid || part !== t.part || after.byPid.has(pid)) continue;
+        for (const times of threads.values()) goneNs += times.run;
+      }
+      const reapedNs =
+        (((after.reaped.get(t.pid) ?? 0) - (before.reaped.get(t.pid) ?? 0)) / TICKS_PER_SECOND) * 1e9;
+      parts[t.part] = (parts[t.part] ?? 0) + Math.max(0, reapedNs - goneNs) / 1000 / units;
     }
     const busy = after.machine.busy - before.machine.busy;
     const total = after.machine.total - before.machine.total;

@@ -8,8 +8,11 @@ import { type Cidr, parseCidrList } from '../domain/ssrf.js';
 export interface HookgateConfig {
   /** PORT, default 8071. 0 picks a free port. */
   port: number;
-  /** HOOKGATE_METRICS_PORT: serve Prometheus metrics on this port (0: a free one) at HOST; default off. */
-  metricsPort: number | null;
+  /**
+   * HOOKGATE_METRICS_PORT (0: a free port) and HOOKGATE_METRICS_HOST (default 127.0.0.1): where
+   * Prometheus metrics are served; null (the default) serves none.
+   */
+  metrics: { port: number; host: string } | null;
   /** HOST, default 127.0.0.1 (only this machine); 0.0.0.0 listens everywhere. */
   host: string;
   /** HOOKGATE_DB: SQLite file, default ./hookgate.db. */
@@ -73,6 +76,7 @@ export const DEFAULTS = {
   autoDisableDays: '5',
   senderThread: 'auto',
   metricsPort: '',
+  metricsHost: '127.0.0.1',
 } as const;
 
 /** Raw text values, as flags or environment variables give them; missing ones take the defaults. */
@@ -102,7 +106,10 @@ export function parseConfig(given: RawConfig): HookgateConfig {
   }
   return {
     port,
-    metricsPort: raw.metricsPort === '' ? null : parsePort('HOOKGATE_METRICS_PORT', raw.metricsPort),
+    metrics:
+      raw.metricsPort === ''
+        ? null
+        : { port: parsePort('HOOKGATE_METRICS_PORT', raw.metricsPort), host: raw.metricsHost },
     host: raw.host,
     dbPath: raw.db,
     synchronous,

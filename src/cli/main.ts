@@ -125,8 +125,16 @@ program
   .addOption(
     new Option(
       '--metrics-port <port>',
-      'serve Prometheus metrics at http://<host>:<port>/metrics (0: a free port; default: off)',
+      'serve Prometheus metrics at http://<metrics-host>:<port>/metrics (0: a free port; default: off)',
     ).env('HOOKGATE_METRICS_PORT'),
+  )
+  .addOption(
+    flag(
+      '--metrics-host <address>',
+      'address the metrics listen on (no token: keep it where only the scraper reaches)',
+      'HOOKGATE_METRICS_HOST',
+      DEFAULTS.metricsHost,
+    ),
   )
   .addOption(
     new Option(
@@ -155,6 +163,7 @@ program
       autoDisableDays: opts.autoDisableDays,
       senderThread: opts.senderThread,
       metricsPort: opts.metricsPort,
+      metricsHost: opts.metricsHost,
     });
     limitHeapGrowth();
     const hookgate = await startHookgate(config);

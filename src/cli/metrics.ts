@@ -11,22 +11,44 @@ const STORE_BUCKETS = [
 const ATTEMPT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60];
 
 export interface Metrics {
+  /** Node's defaults and this Hookgate's own, to serve. */
   registry: Registry;
   /** What the dispatcher reports to. */
   observer: DeliveryObserver;
   /** The dispatcher whose attempts in flight the gauge reads. */
   watch(dispatcher: Dispatcher): void;
+  /** Lets go of the dispatcher and of this Hookgate's metrics (at stop). */
+  release(): void;
 }
 
-/** The process's metrics in Prometheus' registry: Node's defaults and the delivery loop's. */
+/**
+ * Node's default metrics, collected once per process: each collection starts an event-loop
+ * delay monitor and a GC observer that live as long as the process, whatever registry they
+ * report to (several Hookgates in one process, as in tests, share them).
+ */
+let nodeDefaults: Registry | null = null;
+
+function nodeMetrics(): Registry {
+  if (!nodeDefaults) {
+    nodeDefaults = new Registry();
+    collectDefaultMetrics({ register: nodeDefaults });
+  }
+  return nodeDefaults;
+}
+
+/** The metrics of one Hookgate: Node's defaults and the delivery loop's. */
 export function makeMetrics(): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const own = new Registry();
+  const registers = [own];
   const claimSeconds = new Histogram({
     name: 'hookgate_claim_duration_seconds',
-    help: 'Time a claim of due deliveries took, waiting behind other writes included',
+    help: 'Time a claim that leased deliveries took, waiting behind other writes included',
     buckets: STORE_BUCKETS,
+    registers,
+  });
+  const emptyClaims = new Counter({
+    name: 'hookgate_empty_claims_total',
+    help: 'Claims that found nothing to lease (nothing due, or every due endpoint at its limit)',
     registers,
   });
   const claimed = new Counter({
@@ -72,9 +94,11 @@ export function makeMetrics(): Metrics {
     },
   });
   return {
-    registry,
+    registry: Registry.merge([nodeMetrics(), own]),
     observer: {
       claimed(ms, count) {
+        // Idle polls would drown the latency of claims that hand out work.
+        if (count === 0) return emptyClaims.inc();
         claimSeconds.observe(ms / 1000);
         claimed.inc(count);
       },
@@ -89,6 +113,10 @@ export function makeMetrics(): Metrics {
     },
     watch(d) {
       dispatcher = d;
+    },
+    release() {
+      dispatcher = null;
+      own.clear();
     },
   };
 }

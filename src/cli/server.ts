@@ -88,11 +88,14 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
   let api: Api | null = null;
   let url: string | null = null;
   let generatedAdminToken: string | null = null;
-  const metrics = config.metricsPort === null ? null : makeMetrics();
+  const metrics = config.metrics === null ? null : makeMetrics();
   let metricsServer: MetricsServer | null = null;
   try {
     // Before the API: a node that cannot deliver should not start accepting messages.
     if (config.role !== 'api') sender = await openSender(config, timeoutMs, log);
+    // Before the API too: once the API listens, a generated admin token is stored, and a start
+    // failing after that would never print it.
+    if (metrics) metricsServer = await serveMetrics(metrics.registry, config.metrics!);
     if (config.role !== 'worker') {
       const admin = await adminTokenHash(store, config.adminToken);
       api = await buildApi({
@@ -111,10 +114,9 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
         generatedAdminToken = admin.generated;
       }
     }
-    if (metrics)
-      metricsServer = await serveMetrics(metrics.registry, { port: config.metricsPort!, host: config.host });
   } catch (error) {
     await api?.close();
+    await metricsServer?.close();
     await sender?.close();
     await store.close();
     throw error;
@@ -166,6 +168,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       await dispatcher?.stop(deadlineMs);
       await sender?.close();
       await metricsServer?.close();
+      metrics?.release();
       await store.close();
     },
   };

@@ -142,10 +142,20 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
+  /** Tells the observer; whatever it does, delivery goes on. */
+  function observe(tell: (o: DeliveryObserver) => void): void {
+    if (!observer) return;
+    try {
+      tell(observer);
+    } catch (e) {
+      onError(coerceError(e));
+    }
+  }
+
   async function attempt(d: ClaimedDelivery, leaseId: string): Promise<void> {
     const made = await makeAttempt(sender, options.retrySchedule, d);
     if (!('lost' in made)) {
-      observer?.attempted(made.attempt.durationMs, made.attempt.succeeded);
+      observe((o) => o.attempted(made.attempt.durationMs, made.attempt.succeeded));
       if (losses.size > 0) losses.delete(d.deliveryId);
       queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
       return;
@@ -154,6 +164,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     if (lost >= LOSSES_CHARGED_FROM) {
       losses.delete(d.deliveryId);
       const charged = attemptFrom(options.retrySchedule, d, Date.now(), noAnswer(made.lost));
+      observe((o) => o.attempted(charged.attempt.durationMs, false));
       queueOutcome({ leaseId, deliveryId: d.deliveryId, ...charged });
       return;
     }
@@ -199,12 +210,14 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
         health,
       );
     } catch (e) {
-      observer?.recorded(performance.now() - started, false);
+      const ms = performance.now() - started;
+      observe((o) => o.recorded(ms, false));
       // The leases stay: these deliveries are attempted again once they run out. Never lost.
       onError(coerceError(e));
       return;
     }
-    observer?.recorded(performance.now() - started, true);
+    const ms = performance.now() - started;
+    observe((o) => o.recorded(ms, true));
     // A retry due sooner than the loop's current sleep must not wait for it.
     if (batch.some((o) => o.next.kind === 'retry')) wake();
     if (!onAttempt) return;
@@ -274,7 +287,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       inFlightByEndpoint: load,
       perEndpointLimit,
     });
-    observer?.claimed(performance.now() - started, claimed.length);
+    const ms = performance.now() - started;
+    observe((o) => o.claimed(ms, claimed.length));
     const deferrals: Deferral[] = [];
     const waiting = new Map<string, number>();
     for (const d of claimed) {

@@ -55,6 +55,7 @@ describe('hookgate serve', () => {
       'HOOKGATE_MAX_PAYLOAD_BYTES',
       'HOOKGATE_SENDER_THREAD',
       'HOOKGATE_METRICS_PORT',
+      'HOOKGATE_METRICS_HOST',
     ]) {
       expect(out).toContain(env);
     }

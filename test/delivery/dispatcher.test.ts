@@ -133,6 +133,66 @@ describe('dispatcher', () => {
     );
   });
 
+  it('keeps delivering when the metrics observer throws, and reports each throw', async () => {
+    const count = 20;
+    const { store, appId, endpointId } = await storeWithMessages(count);
+    const errors: Error[] = [];
+    const told = { claimed: 0, attempted: 0, recorded: 0 };
+    const dispatcher = startDispatcher({
+      store,
+      sender: fakeSender(() => ({ statusCode: 200 })),
+      retrySchedule: [],
+      requestTimeoutMs: 1000,
+      onError: (e) => errors.push(e),
+      observer: {
+        claimed: () => {
+          told.claimed++;
+          throw new Error('claimed threw');
+        },
+        attempted: () => {
+          told.attempted++;
+          throw new Error('attempted threw');
+        },
+        recorded: () => {
+          told.recorded++;
+          throw new Error('recorded threw');
+        },
+      },
+    });
+    cleanup.push(() => dispatcher.stop(1000));
+    // Every delivery attempted once and recorded: a throw neither dropped an outcome nor held a lease.
+    await eventually(
+      async () =>
+        (await store.endpointStats(appId, endpointId, { since: null, until: null })).success === count,
+    );
+    expect(told.attempted).toBe(count);
+    expect(told.claimed).toBeGreaterThan(0);
+    expect(told.recorded).toBeGreaterThan(0);
+    const page = await store.listAttempts(appId, { ...ALL_ATTEMPTS, endpointId }, FIRST_PAGE);
+    expect(page.data).toHaveLength(count);
+    const messages = new Set(errors.map((e) => e.message));
+    expect(messages).toEqual(new Set(['claimed threw', 'attempted threw', 'recorded threw']));
+  });
+
+  it("tells the observer of a delivery's lost sends only when one is charged as a failed attempt", async () => {
+    const { store, appId, endpointId } = await storeWithMessages(1);
+    const attempted: boolean[] = [];
+    const dispatcher = startDispatcher({
+      store,
+      sender: fakeSender(() => ({ lost: 'sender thread died' })),
+      retrySchedule: [60],
+      idlePollMs: 50,
+      requestTimeoutMs: 1000,
+      observer: { claimed: () => {}, attempted: (_ms, ok) => attempted.push(ok), recorded: () => {} },
+    });
+    cleanup.push(() => dispatcher.stop(1000));
+    await eventually(async () => {
+      const page = await store.listAttempts(appId, { ...ALL_ATTEMPTS, endpointId }, FIRST_PAGE);
+      return page.data.length > 0;
+    });
+    expect(attempted).toEqual([false]);
+  });
+
   it('records at stop an answer that came back while answers were still being gathered', async () => {
     const { store, appId, endpointId } = await storeWithMessages(1);
     let answer: (() => void) | null = null;
