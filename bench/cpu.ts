@@ -137,6 +137,7 @@ function snapshot(tracked: readonly Tracked[]): Snapshot {
   return { byPid, reaped, machine: machineTicks(), at: performance.now() };
 }
 
+/** Linux with per-thread scheduler statistics: where CPU time per delivery can be read. */
 export const cpuMeasurable = (() => {
   try {
     readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8');
@@ -198,14 +199,10 @@ export function measureCpu(tracked: readonly Tracked[]): (units: number) => CpuC
   };
 }
 
-/** CPU costs of repeated runs: µs per unit, median and range of the runs, by part. */
-export interface CpuFigures {
-  parts: Partial<Record<CpuPart, Figure>>;
-  machine: Figure;
-  busy: Figure;
-  busiestThread: Partial<Record<CpuPart, Figure>>;
-  waiting: Partial<Record<CpuPart, Figure>>;
-}
+/** CPU costs of repeated runs: each figure of CpuCost as the median and range of the runs. */
+export type CpuFigures = {
+  [K in keyof CpuCost]: CpuCost[K] extends number ? Figure : Partial<Record<CpuPart, Figure>>;
+};
 
 /** The runs' costs as figures; undefined when no run was measured. */
 export function cpuFigures(runs: ReadonlyArray<CpuCost | null>): CpuFigures | undefined {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CpuFigures, CpuPart } from '../../bench/cpu.js';
+import { type CpuFigures, type CpuPart, cpuMeasurable } from '../../bench/cpu.js';
 import type { BenchFigures, DrainMeasure } from '../../bench/harness.js';
 import type { BenchRecord } from '../../bench/report.js';
 import type { Figure } from '../../bench/stats.js';
@@ -41,12 +41,9 @@ function claimsRead(d: DrainMeasure): boolean {
   return c !== undefined && positive(c.meanMs) && positive(c.p99BoundMs) && positive(c.deliveriesPerClaim);
 }
 
-/** Linux with per-thread scheduler statistics: where the bench reads CPU time per delivery. */
-const cpuMeasured = existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`);
-
 /** CPU per delivery was read for `parts` (each used some CPU) and for the machine as a whole. */
 function measuredCpu(cpu: CpuFigures | undefined, parts: CpuPart[]): boolean {
-  if (!cpuMeasured) return cpu === undefined;
+  if (!cpuMeasurable) return cpu === undefined;
   return (
     cpu !== undefined &&
     parts.every((p) => positive(cpu.parts[p]!) && cpu.busiestThread[p]!.median > 0) &&
@@ -114,7 +111,7 @@ describe('bench harness', () => {
       expect(e.incompleteRuns).toBe(0);
     }
     expect(output).toContain('PostgreSQL started');
-    if (cpuMeasured) expect(output).toContain('µs of CPU per delivery');
+    if (cpuMeasurable) expect(output).toContain('µs of CPU per delivery');
   }, 150_000);
 
   it('measures the store cycle of a build: every delivery claimed and recorded (no speed is asserted)', async () => {

@@ -25,26 +25,28 @@ const FIRST_PAGE: PageQuery = { limit: 10, iterator: null, order: 'descending' }
  * the database behind it. Each implementation's test file calls this with a factory that opens
  * a fresh, empty store.
  */
+/** An endpoint's input with every optional setting at its default. */
+export const endpointInput = (
+  url: string,
+  extra: Partial<EndpointInput> = {},
+): EndpointInput & { secret: string } => ({
+  url,
+  uid: null,
+  description: '',
+  disabled: false,
+  eventTypes: null,
+  channels: null,
+  metadata: {},
+  rateLimit: null,
+  secret: `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
+  ...extra,
+});
+
 export function describeStoreConformance(
   name: string,
   openStore: () => Promise<{ store: Store; close: () => Promise<void> }>,
 ) {
   describe(`${name} store conformance`, () => {
-    const endpointInput = (
-      url: string,
-      extra: Partial<EndpointInput> = {},
-    ): EndpointInput & { secret: string } => ({
-      url,
-      uid: null,
-      description: '',
-      disabled: false,
-      eventTypes: null,
-      channels: null,
-      metadata: {},
-      rateLimit: null,
-      secret: `whsec_${Buffer.alloc(32, 3).toString('base64')}`,
-      ...extra,
-    });
     const appInput = (name: string, uid: string | null = null) => ({
       name,
       uid,

@@ -4,7 +4,7 @@ import { DEFAULT_HEALTH_POLICY } from '../../src/domain/health.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { describeStoreConformance } from './conformance.js';
+import { describeStoreConformance, endpointInput } from './conformance.js';
 
 type StoreOptions = Omit<Parameters<typeof openPostgresStore>[0], 'connectionString'>;
 
@@ -23,17 +23,7 @@ async function withStore(
   }
 }
 
-const ENDPOINT = {
-  url: 'http://127.0.0.1/',
-  uid: null,
-  description: '',
-  disabled: false,
-  eventTypes: null,
-  channels: null,
-  metadata: {},
-  rateLimit: null,
-  secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}`,
-};
+const ENDPOINT = endpointInput('http://127.0.0.1/');
 
 describeStoreConformance('PostgreSQL', async () => {
   const db = await createTestDatabase();
