@@ -28,7 +28,7 @@ interface VectorFile {
 }
 
 const vectorFile = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/standard-webhooks.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/standard-webhooks.json', import.meta.url), 'utf8'),
 ) as VectorFile;
 const vector = vectorFile.vectors[0]!;
 const vectorSecret = parseSecret(vector.secret)!;
