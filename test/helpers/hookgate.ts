@@ -5,13 +5,23 @@ import { join } from 'node:path';
 import { Svix } from 'svix';
 import { type HookgateConfig, parseConfig } from '../../src/cli/config.js';
 import { type RunningHookgate, startHookgate } from '../../src/cli/server.js';
+import { createTestDatabase } from './postgres.js';
+
+/** The stores every behaviour test above the store runs on. */
+export const STORES = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORES)[number];
 
 export interface TestHookgate extends Omit<RunningHookgate, 'url'> {
   url: string;
+  /** Which store it runs on. */
+  storeKind: StoreKind;
   adminToken: string;
+  /** The SQLite file (unused on PostgreSQL). */
   dbPath: string;
+  /** The PostgreSQL database's URL, or null on SQLite. */
+  databaseUrl: string | null;
   svix: Svix;
-  /** Stops the server and deletes its database directory. */
+  /** Stops the server and deletes its database (directory or PostgreSQL database). */
   destroy(): Promise<void>;
 }
 
@@ -49,20 +59,43 @@ export function testConfig(dbPath: string, overrides: Partial<HookgateConfig> = 
   };
 }
 
-/** Starts Hookgate in this process on a free port with its own SQLite file. */
-export async function startTestHookgate(overrides: Partial<HookgateConfig> = {}): Promise<TestHookgate> {
+export interface TestHookgateOptions extends Partial<HookgateConfig> {
+  /** The store to run on (default SQLite); PostgreSQL gets a fresh database of its own. */
+  store?: StoreKind;
+}
+
+/**
+ * Starts Hookgate in this process on a free port, on its own SQLite file or, with
+ * `store: 'postgres'`, its own database on the suite's PostgreSQL server.
+ */
+export async function startTestHookgate(options: TestHookgateOptions = {}): Promise<TestHookgate> {
+  const { store: storeKind = 'sqlite', ...overrides } = options;
   const dir = tempDir();
-  const config = testConfig(overrides.dbPath ?? join(dir, 'hookgate.db'), overrides);
-  const running = await startHookgate(config);
+  const database = storeKind === 'postgres' && !overrides.databaseUrl ? await createTestDatabase() : null;
+  const config = testConfig(overrides.dbPath ?? join(dir, 'hookgate.db'), {
+    ...(database ? { databaseUrl: database.url } : {}),
+    ...overrides,
+  });
+  let running: RunningHookgate;
+  try {
+    running = await startHookgate(config);
+  } catch (error) {
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   if (!running.url) throw new Error('test Hookgate must serve the API');
   return {
     ...running,
+    storeKind,
     url: running.url,
     adminToken: config.adminToken!,
     dbPath: config.dbPath,
+    databaseUrl: config.databaseUrl,
     svix: new Svix(config.adminToken!, { serverUrl: running.url }),
     async destroy() {
       await running.stop(2000);
+      await database?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
