@@ -44,8 +44,11 @@ export interface HookgateConfig {
   /** HOOKGATE_SECRET_KEY: base64 of 32 bytes; when set, signing and provider secrets are encrypted at rest. */
   secretKey: Buffer | null;
   /**
-   * Circuit breaker and automatic disabling; HOOKGATE_AUTO_DISABLE_DAYS (default 5, 0 never) sets
-   * how long an endpoint may fail without a success before it is disabled.
+   * Circuit breaker and automatic disabling. HOOKGATE_BREAKER_THRESHOLD: consecutive failures that
+   * open an endpoint's circuit (default 5; 0 turns the breaker off). HOOKGATE_BREAKER_OPEN_SECONDS:
+   * how long it first stays open (default 30), doubling after each failed probe up to 10 minutes
+   * (or the open time, if longer). HOOKGATE_AUTO_DISABLE_DAYS (default 5, 0 never): how long an
+   * endpoint may fail without a success before it is disabled.
    */
   health: HealthPolicy;
   /**
@@ -74,6 +77,8 @@ export const DEFAULTS = {
   retentionDays: '90',
   secretKey: '',
   autoDisableDays: '5',
+  breakerThreshold: String(DEFAULT_HEALTH_POLICY.openAfterFailures),
+  breakerOpenSeconds: String(DEFAULT_HEALTH_POLICY.openBaseMs / 1000),
   senderThread: 'auto',
   metricsPort: '',
   metricsHost: '127.0.0.1',
@@ -125,10 +130,7 @@ export function parseConfig(given: RawConfig): HookgateConfig {
     pgPoolSize: positiveNumber('HOOKGATE_PG_POOL_SIZE', raw.pgPoolSize, { integer: true }),
     retentionDays: nonNegativeNumber('HOOKGATE_RETENTION_DAYS', raw.retentionDays),
     secretKey: raw.secretKey === '' ? null : parseSecretKey(raw.secretKey),
-    health: {
-      ...DEFAULT_HEALTH_POLICY,
-      disableAfterMs: disableAfterMs(nonNegativeNumber('HOOKGATE_AUTO_DISABLE_DAYS', raw.autoDisableDays)),
-    },
+    health: healthPolicy(raw),
     senderThread: parseSenderThread(raw.senderThread, raw.databaseUrl),
   };
 }
@@ -188,4 +190,18 @@ function parseRole(text: string, databaseUrl: string): Role {
 
 function disableAfterMs(days: number): number | null {
   return days === 0 ? null : days * 24 * 3600 * 1000;
+}
+
+function healthPolicy(raw: { [K in keyof typeof DEFAULTS]: string }): HealthPolicy {
+  const threshold = nonNegativeNumber('HOOKGATE_BREAKER_THRESHOLD', raw.breakerThreshold);
+  if (!Number.isInteger(threshold))
+    throw new Error(`HOOKGATE_BREAKER_THRESHOLD must be a whole number, got "${raw.breakerThreshold}"`);
+  const openBaseMs = positiveNumber('HOOKGATE_BREAKER_OPEN_SECONDS', raw.breakerOpenSeconds) * 1000;
+  return {
+    openAfterFailures: threshold,
+    openBaseMs,
+    // Doubling stops at 10 minutes, or at the configured open time if that is longer.
+    openMaxMs: Math.max(DEFAULT_HEALTH_POLICY.openMaxMs, openBaseMs),
+    disableAfterMs: disableAfterMs(nonNegativeNumber('HOOKGATE_AUTO_DISABLE_DAYS', raw.autoDisableDays)),
+  };
 }

@@ -116,6 +116,22 @@ program
   )
   .addOption(
     flag(
+      '--breaker-threshold <failures>',
+      "consecutive failures that open an endpoint's circuit (0: no circuit breaker)",
+      'HOOKGATE_BREAKER_THRESHOLD',
+      DEFAULTS.breakerThreshold,
+    ),
+  )
+  .addOption(
+    flag(
+      '--breaker-open-seconds <seconds>',
+      'how long an open circuit first waits before one probe (doubles after each failed probe)',
+      'HOOKGATE_BREAKER_OPEN_SECONDS',
+      DEFAULTS.breakerOpenSeconds,
+    ),
+  )
+  .addOption(
+    flag(
       '--sender-thread <auto|on|off>',
       'send deliveries from a thread of their own (auto: with SQLite and more than one core)',
       'HOOKGATE_SENDER_THREAD',
@@ -161,6 +177,8 @@ program
       retentionDays: opts.retentionDays,
       secretKey: opts.secretKey,
       autoDisableDays: opts.autoDisableDays,
+      breakerThreshold: opts.breakerThreshold,
+      breakerOpenSeconds: opts.breakerOpenSeconds,
       senderThread: opts.senderThread,
       metricsPort: opts.metricsPort,
       metricsHost: opts.metricsHost,

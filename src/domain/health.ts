@@ -7,7 +7,7 @@
  * An endpoint failing without a single success for `disableAfterMs` is disabled.
  */
 export interface HealthPolicy {
-  /** Consecutive failures that open the circuit. Default 5. */
+  /** Consecutive failures that open the circuit; 0 turns the breaker off. Default 5. */
   openAfterFailures: number;
   /** First open period, in ms; doubles with each further failure. Default 30 s. */
   openBaseMs: number;
@@ -23,6 +23,36 @@ export const DEFAULT_HEALTH_POLICY: HealthPolicy = {
   openMaxMs: 10 * 60_000,
   disableAfterMs: 5 * 24 * 3600 * 1000,
 };
+
+/** What a claim does with a due delivery, given its endpoint's circuit and attempts in flight. */
+export type DueVerdict =
+  /** Lease it and attempt it now. */
+  | { kind: 'claim' }
+  /**
+   * The endpoint can take nothing until `until` (its circuit is open, or half-open with its one
+   * probe in flight until the probe's lease ends): hold all its waiting deliveries back until
+   * then, out of the due range, so they cannot fill claims that other endpoints' work could use.
+   */
+  | { kind: 'hold'; until: number }
+  /** The endpoint is at its concurrency limit: leave its deliveries due, skip them in this claim. */
+  | { kind: 'full' };
+
+/**
+ * The verdict on a due delivery of an endpoint whose `circuit_open_until` is `openUntil` (see
+ * FailureStreak) with `inFlight` attempts running; `leaseUntil` is when a lease granted now ends.
+ */
+export function dueVerdict(
+  openUntil: number,
+  inFlight: number,
+  perEndpointLimit: number,
+  now: number,
+  leaseUntil: number,
+): DueVerdict {
+  if (openUntil > now) return { kind: 'hold', until: openUntil };
+  // Half-open: one probe at a time until a success closes the circuit.
+  if (openUntil > 0) return inFlight >= 1 ? { kind: 'hold', until: leaseUntil } : { kind: 'claim' };
+  return inFlight >= perEndpointLimit ? { kind: 'full' } : { kind: 'claim' };
+}
 
 /** The endpoint's state after counting the failure just recorded. */
 export interface FailureStreak {
@@ -44,6 +74,8 @@ export function afterFailure(streak: FailureStreak, now: number, policy: HealthP
   if (policy.disableAfterMs !== null && now - streak.failingSince >= policy.disableAfterMs) {
     return { kind: 'disable' };
   }
+  // Breaker off: failures only count towards disabling.
+  if (policy.openAfterFailures === 0) return { kind: 'keep_going' };
   // Already open: failures of attempts that were in flight when it opened change nothing.
   if (streak.circuitOpenUntil > now) return { kind: 'keep_going' };
   if (streak.circuitOpenUntil > 0) {
@@ -58,3 +90,25 @@ export function afterFailure(streak: FailureStreak, now: number, policy: HealthP
 
 /** Why an endpoint is disabled, as shown on it. */
 export type DisabledReason = 'manual' | 'gone' | 'receiver_requested' | 'failing';
+
+/** What an edit of an endpoint changes, as far as its health is concerned. */
+export interface EndpointEdit {
+  before: { url: string; headers: Record<string, string>; disabled: boolean };
+  after: { url: string; headers?: Record<string, string> | undefined; disabled: boolean };
+  secretRotated: boolean;
+}
+
+/**
+ * Whether an edit closes the endpoint's circuit: a new URL, headers or secret, or enabling it, is
+ * its owner fixing it. Its deliveries must not wait out an open period that measured the endpoint
+ * as it was (recovering it closes the circuit too). Other edits (description, filters) do not.
+ */
+export function editClosesCircuit({ before, after, secretRotated }: EndpointEdit): boolean {
+  if (secretRotated || after.url !== before.url || (before.disabled && !after.disabled)) return true;
+  return after.headers !== undefined && !sameHeaders(before.headers, after.headers);
+}
+
+function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}

@@ -39,15 +39,18 @@ export interface RecordedAttempt {
 /**
  * Which operational events one recorded attempt raises (Svix semantics):
  * - `endpoint.disabled` when recording the attempt disabled the endpoint: the receiver's answer
- *   (410, `webhook-delivery: disable`) or failures without a success for too long;
+ *   (410, `webhook-delivery: disable` on a failure or a success) or failures without a success for too long;
  * - `message.attempt.failing` on the fourth failure of a delivery;
  * - `message.attempt.exhausted` when a failure used up the retry schedule;
  * - `message.attempt.recovered` on a success after a `failing` event was sent for the delivery.
  * A receiver that answered `webhook-delivery: abort-message` asked for the failure: no event.
  */
 export function eventsForAttempt(a: RecordedAttempt): OperationalEventType[] {
-  if (a.next === 'succeeded')
-    return a.attemptNumber > FAILING_AFTER_ATTEMPTS ? ['message.attempt.recovered'] : [];
+  if (a.next === 'succeeded' || a.next === 'succeeded_and_disable_endpoint') {
+    const events: OperationalEventType[] = a.endpointDisabled ? ['endpoint.disabled'] : [];
+    if (a.attemptNumber > FAILING_AFTER_ATTEMPTS) events.push('message.attempt.recovered');
+    return events;
+  }
   if (a.next === 'failed_and_disable_endpoint') return a.endpointDisabled ? ['endpoint.disabled'] : [];
   if (a.control === 'abort-message') return [];
   const events: OperationalEventType[] = a.endpointDisabled ? ['endpoint.disabled'] : [];

@@ -95,6 +95,8 @@ export interface ReceiverAnswer {
 /** What becomes of a delivery after one attempt. */
 export type DeliveryNext =
   | { kind: 'succeeded' }
+  /** A 2xx that also said `webhook-delivery: disable`: the delivery succeeded, the endpoint is disabled. */
+  | { kind: 'succeeded_and_disable_endpoint' }
   | { kind: 'retry'; at: number }
   | { kind: 'failed' }
   /** The receiver answered 410 Gone or `webhook-delivery: disable`: fail the delivery and disable the endpoint. */
@@ -103,7 +105,9 @@ export type DeliveryNext =
 /**
  * Decides the delivery's next state from the receiver's answer to attempt number `attemptsMade`
  * (1-based). In order:
- * - 2xx succeeds, whatever the headers say (Svix: `abort-message` has no effect on a success);
+ * - 2xx succeeds (Svix: `abort-message` has no effect on a success), and with
+ *   `webhook-delivery: disable` it also disables the endpoint: the receiver asked to stop
+ *   receiving, and that request does not depend on whether it accepted this message;
  * - 410 Gone or `webhook-delivery: disable` fails the delivery and disables the endpoint;
  * - `webhook-delivery: abort-message` fails the delivery now, retries left or not;
  * - anything else is retried on the schedule, `Retry-After` (429, 503, …) lengthening the wait,
@@ -116,7 +120,8 @@ export function nextAfterAttempt(
   nowMs: number,
   random: () => number = Math.random,
 ): DeliveryNext {
-  if (isSuccessStatus(answer.statusCode)) return { kind: 'succeeded' };
+  if (isSuccessStatus(answer.statusCode))
+    return answer.control === 'disable' ? { kind: 'succeeded_and_disable_endpoint' } : { kind: 'succeeded' };
   if (answer.statusCode === 410 || answer.control === 'disable')
     return { kind: 'failed_and_disable_endpoint' };
   if (answer.control === 'abort-message') return { kind: 'failed' };

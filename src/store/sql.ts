@@ -46,6 +46,7 @@ export const DELIVERY_STATUS_CONDITIONS: Record<MessageStatusText, (now: number)
 /** The delivery status each outcome leaves behind. */
 export const STATUS_AFTER: Record<DeliveryNext['kind'], string> = {
   succeeded: 'succeeded',
+  succeeded_and_disable_endpoint: 'succeeded',
   retry: 'pending',
   failed: 'failed',
   failed_and_disable_endpoint: 'failed',
@@ -112,7 +113,11 @@ export const INSERT_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endp
 
 /* Endpoint health (see domain/health.ts). */
 
-/** A success closes the circuit and ends the failure streak. Parameter: endpoint id. */
+/**
+ * A success, or an edit that fixes the endpoint (see editClosesCircuit), closes the circuit and
+ * ends the failure streak; RELEASE_HELD then makes what the circuit held back due. Parameter:
+ * endpoint id.
+ */
 export const RESET_HEALTH = `UPDATE endpoints SET consecutive_failures = 0, failing_since = NULL, circuit_open_until = 0, circuit_period_ms = 0
   WHERE id = ? AND (consecutive_failures <> 0 OR circuit_open_until <> 0)`;
 
@@ -126,12 +131,26 @@ export const COUNT_FAILURE = `UPDATE endpoints
 export const OPEN_CIRCUIT = 'UPDATE endpoints SET circuit_open_until = ?, circuit_period_ms = ? WHERE id = ?';
 
 /**
- * Moves an endpoint's waiting deliveries to when its circuit half-opens: they wait without
- * using attempts, and out of the due range so claims do not wade through them.
- * Parameters: until, endpoint id, now, until.
+ * Marks a delivery held back by its endpoint's circuit (in `locked_by`, with no lease:
+ * `locked_until` stays in the past). A lease, a settle or a deferral overwrites it; closing the
+ * circuit makes the deliveries so marked due at once (RELEASE_HELD).
  */
-export const DEFER_ENDPOINT_DELIVERIES = `UPDATE deliveries SET next_attempt_at = ?
+export const HELD_BY_CIRCUIT = 'circuit';
+
+/**
+ * Moves an endpoint's waiting deliveries to when its circuit half-opens (or its probe's lease
+ * ends): they wait without using attempts, and out of the due range so claims do not wade
+ * through them. Parameters: until, endpoint id, now, until.
+ */
+export const DEFER_ENDPOINT_DELIVERIES = `UPDATE deliveries SET next_attempt_at = ?, locked_by = '${HELD_BY_CIRCUIT}'
   WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ? AND next_attempt_at < ?`;
+
+/**
+ * The circuit closed (a success, or an edit meant to fix the endpoint): the deliveries it held
+ * back are due now rather than when it would have half-opened. Parameters: now, endpoint id.
+ */
+export const RELEASE_HELD = `UPDATE deliveries SET next_attempt_at = ?, locked_by = NULL
+  WHERE endpoint_id = ? AND status = 'pending' AND locked_by = '${HELD_BY_CIRCUIT}'`;
 
 /** Disables an enabled endpoint; changes nothing if it already is. Parameters: reason, now, endpoint id. */
 export const DISABLE_ENDPOINT = `UPDATE endpoints SET disabled = 1, disabled_reason = ?, circuit_open_until = 0, updated_at = ?

@@ -17,3 +17,31 @@ describe('HOOKGATE_SENDER_THREAD', () => {
     );
   });
 });
+
+describe('HOOKGATE_BREAKER_THRESHOLD and HOOKGATE_BREAKER_OPEN_SECONDS', () => {
+  it('default to 5 failures and 30 s, doubling up to 10 minutes', () => {
+    const { health } = parseConfig({});
+    expect(health).toMatchObject({ openAfterFailures: 5, openBaseMs: 30_000, openMaxMs: 600_000 });
+  });
+
+  it('set the threshold (0: breaker off) and the open time, the doubling cap never below it', () => {
+    expect(parseConfig({ breakerThreshold: '0' }).health.openAfterFailures).toBe(0);
+    expect(parseConfig({ breakerThreshold: '12' }).health.openAfterFailures).toBe(12);
+    expect(parseConfig({ breakerOpenSeconds: '2.5' }).health).toMatchObject({
+      openBaseMs: 2500,
+      openMaxMs: 600_000,
+    });
+    expect(parseConfig({ breakerOpenSeconds: '3600' }).health).toMatchObject({
+      openBaseMs: 3_600_000,
+      openMaxMs: 3_600_000,
+    });
+  });
+
+  it('refuse what is not a count or a duration', () => {
+    expect(() => parseConfig({ breakerThreshold: '-1' })).toThrow('HOOKGATE_BREAKER_THRESHOLD');
+    expect(() => parseConfig({ breakerThreshold: '2.5' })).toThrow('HOOKGATE_BREAKER_THRESHOLD');
+    expect(() => parseConfig({ breakerThreshold: 'x' })).toThrow('HOOKGATE_BREAKER_THRESHOLD');
+    expect(() => parseConfig({ breakerOpenSeconds: '0' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
+    expect(() => parseConfig({ breakerOpenSeconds: 'soon' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
+  });
+});

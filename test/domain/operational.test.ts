@@ -72,6 +72,20 @@ describe('eventsForAttempt', () => {
     ).toEqual([]);
   });
 
+  it('raises endpoint.disabled for a success that disabled the endpoint, beside recovered', () => {
+    const success = (attemptNumber: number, endpointDisabled: boolean): RecordedAttempt => ({
+      attemptNumber,
+      succeeded: true,
+      next: 'succeeded_and_disable_endpoint',
+      control: 'disable',
+      endpointDisabled,
+    });
+    expect(eventsForAttempt(success(1, true))).toEqual(['endpoint.disabled']);
+    expect(eventsForAttempt(success(5, true))).toEqual(['endpoint.disabled', 'message.attempt.recovered']);
+    // Already disabled by an earlier answer: this one disabled nothing.
+    expect(eventsForAttempt(success(1, false))).toEqual([]);
+  });
+
   it('raises endpoint.disabled when the answer disabled the endpoint, whatever the attempt number', () => {
     for (const n of [1, 4, 8])
       expect(eventsForAttempt(failed(n, 'failed_and_disable_endpoint'))).toEqual(['endpoint.disabled']);

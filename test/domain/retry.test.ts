@@ -248,9 +248,18 @@ describe('nextAfterAttempt', () => {
     });
   });
 
-  it.each(['disable', 'abort-message'] as const)('keeps a 2xx a success even with %s', (control) => {
-    expect(nextAfterAttempt(schedule, 1, answer(200, null, control), now, mid)).toEqual({
+  it('keeps a 2xx a success even with abort-message', () => {
+    expect(nextAfterAttempt(schedule, 1, answer(200, null, 'abort-message'), now, mid)).toEqual({
       kind: 'succeeded',
     });
   });
+
+  it.each([200, 204])(
+    'keeps a %i with webhook-delivery: disable a success that disables the endpoint',
+    (status) => {
+      expect(nextAfterAttempt(schedule, 1, answer(status, null, 'disable'), now, mid)).toEqual({
+        kind: 'succeeded_and_disable_endpoint',
+      });
+    },
+  );
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { numbered, preparedStatements, SESSION_OPTIONS } from '../../src/store/postgres/database.js';
 import { CLAIM_CANDIDATES } from '../../src/store/postgres/dispatch.js';
 import { openPostgresStore } from '../../src/store/postgres/index.js';
-import { DEFER_ENDPOINT_DELIVERIES, FAIL_PENDING_DELIVERIES } from '../../src/store/sql.js';
+import { DEFER_ENDPOINT_DELIVERIES, FAIL_PENDING_DELIVERIES, RELEASE_HELD } from '../../src/store/sql.js';
 import type { Store } from '../../src/store/store.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 
@@ -66,6 +66,7 @@ describe('PostgreSQL query plans at a million deliveries', () => {
     for (const [sql, params] of [
       [DEFER_ENDPOINT_DELIVERIES, [until, 'ep_10', now, until]],
       [FAIL_PENDING_DELIVERIES, [now, 'ep_10', now]],
+      [RELEASE_HELD, [now, 'ep_10']],
     ] as const) {
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${numbered(sql)}`, [...params]);
       const plan = rows.map((r) => r['QUERY PLAN']).join('\n');

@@ -7,6 +7,7 @@ import {
   DELETE_APP_DELIVERIES,
   FAIL_PENDING_DELIVERIES,
   RECOVER_DELIVERIES,
+  RELEASE_HELD,
 } from '../../src/store/sql.js';
 import { type Db, openDatabase } from '../../src/store/sqlite/database.js';
 import { tempDir } from '../helpers/hookgate.js';
@@ -48,6 +49,8 @@ describe('SQLite query plans without per-status and per-application indexes', ()
     for (const [sql, params] of [
       [DEFER_ENDPOINT_DELIVERIES, [now, 'ep_1', now, now]],
       [FAIL_PENDING_DELIVERIES, [now, 'ep_1', now]],
+      // Closing a circuit releases what it held back.
+      [RELEASE_HELD, [now, 'ep_1']],
     ] as const) {
       expect(plan(sql, [...params])).toMatch(/SEARCH deliveries USING INDEX deliveries_pending_by_endpoint/);
     }

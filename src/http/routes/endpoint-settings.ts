@@ -3,7 +3,6 @@ import { ApiError } from '../../domain/errors.js';
 import { isSensitiveHeader } from '../../domain/headers.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint } from '../../domain/model.js';
-import type { Store } from '../../store/store.js';
 import { loadApp } from '../auth.js';
 import { EndpointParams, errorResponses } from '../schemas/common.js';
 import {
@@ -21,12 +20,16 @@ import type { Api, ApiDeps } from '../types.js';
 import { timeParam } from '../wire.js';
 import { checkHeaders, loadEndpoint, secretRotation } from './endpoints.js';
 
+/** What an edit that may close an endpoint's circuit needs: the store, and the dispatcher to wake. */
+type Fixing = Pick<ApiDeps, 'store' | 'wakeDispatcher'>;
+
 /** Operations on an endpoint's secret and headers, shared by app and ingest endpoints. */
 export const endpointSettings = {
   secret: (endpoint: Endpoint) => ({ key: endpoint.secrets[0]!.key }),
 
+  /** A new secret closes the endpoint's circuit (see editClosesCircuit): its waiting work goes now. */
   async rotateSecret(
-    store: Store,
+    { store, wakeDispatcher }: Fixing,
     endpoint: Endpoint,
     body: { key?: string | null; gracePeriodSeconds?: number | null } | undefined,
   ): Promise<void> {
@@ -35,6 +38,7 @@ export const endpointSettings = {
       endpoint.id,
       secretRotation(body?.key, body?.gracePeriodSeconds),
     );
+    wakeDispatcher();
   },
 
   /** Svix's EndpointHeadersOut: sensitive values are named, never shown. */
@@ -46,14 +50,21 @@ export const endpointSettings = {
     };
   },
 
-  async replaceHeaders(store: Store, endpoint: Endpoint, headers: Record<string, string>): Promise<void> {
+  /** New headers close the endpoint's circuit (see editClosesCircuit): its waiting work goes now. */
+  async replaceHeaders(
+    { store, wakeDispatcher }: Fixing,
+    endpoint: Endpoint,
+    headers: Record<string, string>,
+  ): Promise<void> {
     checkHeaders(headers);
     await store.setEndpointHeaders(endpoint.appId, endpoint.id, headers);
+    wakeDispatcher();
   },
 };
 
 /** An endpoint's secret, headers, statistics and recovery. */
-export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): void {
+export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
+  const { store, wakeDispatcher } = deps;
   const tags = ['Endpoint'];
   const load = async (
     request: Parameters<typeof loadApp>[1],
@@ -84,7 +95,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     },
     async (request, reply) => {
       const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      await endpointSettings.rotateSecret(store, endpoint, request.body);
+      await endpointSettings.rotateSecret(deps, endpoint, request.body);
       reply.code(204);
       return null;
     },
@@ -110,7 +121,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
     },
     async (request, reply) => {
       const endpoint = await load(request, request.params.app_id, request.params.endpoint_id);
-      await endpointSettings.replaceHeaders(store, endpoint, request.body.headers);
+      await endpointSettings.replaceHeaders(deps, endpoint, request.body.headers);
       reply.code(204);
       return null;
     },
@@ -138,6 +149,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
         if (value !== null) merged[name] = value;
       }
       await store.setEndpointHeaders(endpoint.appId, endpoint.id, merged);
+      wakeDispatcher();
       reply.code(204);
       return null;
     },

@@ -114,7 +114,8 @@ export async function loadEndpoint(store: Store, appId: string, idOrUid: string)
 
 /**
  * Raises `endpoint.enabled` / `endpoint.disabled` for operational webhooks when an edit flipped the
- * endpoint. The edit is committed already: a failure to publish is logged, never answered.
+ * endpoint. The edit is committed already: a failure to publish is logged, never answered. Wakes
+ * the dispatcher: an edit that fixes the endpoint closed its circuit, and its work is due now.
  */
 export async function announceEdit(
   { store, wakeDispatcher }: Pick<ApiDeps, 'store' | 'wakeDispatcher'>,
@@ -122,6 +123,7 @@ export async function announceEdit(
   before: Endpoint,
   after: Endpoint,
 ): Promise<Endpoint> {
+  wakeDispatcher();
   await announceEndpointChange(store, wakeDispatcher, before, after).catch((err: unknown) =>
     request.log.warn({ err }, 'operational event not published'),
   );

@@ -142,7 +142,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
     },
     async (request, reply) => {
       const endpoint = await load(request.params.source_id, request.params.endpoint_id);
-      await endpointSettings.rotateSecret(store, endpoint, request.body);
+      await endpointSettings.rotateSecret(deps, endpoint, request.body);
       reply.code(204);
       return null;
     },
@@ -174,7 +174,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
     },
     async (request, reply) => {
       const endpoint = await load(request.params.source_id, request.params.endpoint_id);
-      await endpointSettings.replaceHeaders(store, endpoint, request.body.headers);
+      await endpointSettings.replaceHeaders(deps, endpoint, request.body.headers);
       reply.code(204);
       return null;
     },

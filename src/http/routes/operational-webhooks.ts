@@ -49,7 +49,8 @@ const operationalEndpointOut = (e: Endpoint) => endpointOut(e);
  * (enforced for the whole prefix in app.ts). They are endpoints of the reserved operational app,
  * so signing, retries, secrets and headers are the ordinary endpoint machinery.
  */
-export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: ApiDeps): void {
+export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
+  const { store, allowNetworks } = deps;
   const tags = ['Webhook Endpoint'];
   const base = '/api/v1/operational-webhook/endpoint';
   const load = async (endpointIdOrUid: string) => {
@@ -115,7 +116,10 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
       const current = await load(request.params.endpoint_id);
       // PUT replaces the settable fields; headers and secrets have their own routes and stay.
       const input = endpointInput(OperationalEndpointUpdate, request.body, allowNetworks);
-      return operationalEndpointOut(await store.updateEndpoint(current.appId, current.id, input));
+      const updated = await store.updateEndpoint(current.appId, current.id, input);
+      // A new URL closed its circuit: its waiting events go now.
+      deps.wakeDispatcher();
+      return operationalEndpointOut(updated);
     },
   );
 
@@ -147,7 +151,7 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
       },
     },
     async (request, reply) => {
-      await endpointSettings.rotateSecret(store, await load(request.params.endpoint_id), request.body);
+      await endpointSettings.rotateSecret(deps, await load(request.params.endpoint_id), request.body);
       reply.code(204);
       return null;
     },
@@ -164,7 +168,7 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
     { schema: { tags, params, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const endpoint = await load(request.params.endpoint_id);
-      await endpointSettings.replaceHeaders(store, endpoint, request.body.headers);
+      await endpointSettings.replaceHeaders(deps, endpoint, request.body.headers);
       reply.code(204);
       return null;
     },

@@ -1,4 +1,4 @@
-import { afterFailure, type DisabledReason } from '../../domain/health.js';
+import { afterFailure, type DisabledReason, dueVerdict } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
 import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
@@ -7,7 +7,9 @@ import {
   DEFER_ENDPOINT_DELIVERIES,
   DISABLE_ENDPOINT,
   FAIL_PENDING_DELIVERIES,
+  HELD_BY_CIRCUIT,
   OPEN_CIRCUIT,
+  RELEASE_HELD,
   RESET_HEALTH,
   STATUS_AFTER,
 } from '../sql.js';
@@ -51,9 +53,25 @@ export const CLAIM_CANDIDATES = `SELECT d.id, d.endpoint_id, e.circuit_open_unti
   LIMIT ?
   FOR UPDATE OF d SKIP LOCKED`;
 
+/**
+ * Most candidate queries of one claim. Each round after the first passes over at least one more
+ * endpoint that cannot take work, and held-back endpoints leave the due range for the next claim:
+ * work behind them is reached within a claim or two, whatever the backlog in front.
+ */
+const MAX_CLAIM_ROUNDS = 16;
+
 /** The statements of every claim and outcome, prepared (see Prepared). */
 const CANDIDATES = prepared(CLAIM_CANDIDATES);
-const DEFER_ROW = prepared('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?');
+/**
+ * DEFER_ENDPOINT_DELIVERIES for a claim: rows another claim has locked are skipped rather than
+ * waited for (that claim holds them back itself), so two nodes holding back one endpoint's rows
+ * at once cannot deadlock. Parameters: until, endpoint id, now, and the bound below which
+ * next_attempt_at is held (the claim passes now + 1: the due rows).
+ */
+const HOLD = prepared(`UPDATE deliveries SET next_attempt_at = ?, locked_by = '${HELD_BY_CIRCUIT}'
+  WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?
+    AND next_attempt_at < ? FOR UPDATE SKIP LOCKED)`);
+const RELEASE = prepared(RELEASE_HELD);
 /**
  * Leases the chosen rows and reads them with their messages and endpoints, in one round trip.
  * Each message and endpoint is read by its key in a LATERAL subquery that OFFSET 0 keeps from
@@ -109,25 +127,46 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
     claimDue: (req) =>
       transaction(async (tx) => {
         const inFlight = new Map(req.inFlightByEndpoint);
-        const busy = [...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id);
-        // SKIP LOCKED: nodes claiming at once each take different rows instead of queueing on
-        // each other's row locks. Leased rows carry next_attempt_at = lease end, so they are
-        // outside the due range of the index until the lease runs out.
-        const candidates = await tx.rows<CandidateRow>(CANDIDATES, [req.now, req.now, busy, req.limit]);
+        // Endpoints whose deliveries this claim passes over: those at their concurrency cap, and
+        // those found unable to take any (held back, or at the cap) as the claim goes.
+        const skipped = new Set([...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id));
         const chosen: string[] = [];
-        for (const c of candidates) {
-          const openUntil = c.circuit_open_until ?? 0;
-          // Open circuit: the delivery waits for the half-open time without using an attempt.
-          if (openUntil > req.now) {
-            await tx.run(DEFER_ROW, [openUntil, c.id]);
-            continue;
+        // Each round that comes back short of its limit because of passed-over endpoints runs again
+        // without them; each round adds at least one endpoint to pass over, so rounds are few.
+        for (let round = 0; round < MAX_CLAIM_ROUNDS && chosen.length < req.limit; round++) {
+          const want = req.limit - chosen.length;
+          // SKIP LOCKED: nodes claiming at once each take different rows instead of queueing on
+          // each other's row locks. Leased rows carry next_attempt_at = lease end, so they are
+          // outside the due range of the index until the lease runs out.
+          const candidates = await tx.rows<CandidateRow>(CANDIDATES, [req.now, req.now, [...skipped], want]);
+          let passedOver = false;
+          for (const c of candidates) {
+            if (skipped.has(c.endpoint_id)) {
+              passedOver = true;
+              continue;
+            }
+            const load = inFlight.get(c.endpoint_id) ?? 0;
+            const verdict = dueVerdict(
+              c.circuit_open_until ?? 0,
+              load,
+              req.perEndpointLimit,
+              req.now,
+              req.leaseUntil,
+            );
+            if (verdict.kind !== 'claim') {
+              // Held back: all the endpoint's due deliveries leave the due range at once, without using
+              // attempts (one statement, however many there are); those due later are held when they
+              // fall due, so rows already held are not rewritten by every claim. At its cap: passed over.
+              if (verdict.kind === 'hold')
+                await tx.run(HOLD, [verdict.until, c.endpoint_id, req.now, req.now + 1]);
+              skipped.add(c.endpoint_id);
+              passedOver = true;
+              continue;
+            }
+            inFlight.set(c.endpoint_id, load + 1);
+            chosen.push(c.id);
           }
-          // Half-open: one probe at a time until a success closes the circuit.
-          const limit = openUntil > 0 ? 1 : req.perEndpointLimit;
-          const load = inFlight.get(c.endpoint_id) ?? 0;
-          if (load >= limit) continue; // stays due for a later claim
-          inFlight.set(c.endpoint_id, load + 1);
-          chosen.push(c.id);
+          if (!passedOver || candidates.length < want) break;
         }
         if (chosen.length === 0) return [];
         const claimedRows = await tx.rows<ClaimedRow>(LEASE_AND_READ, [
@@ -185,8 +224,12 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             // Endpoint health follows every answer, whichever lease it came under.
             if (a.succeeded) {
               // Once reset, an endpoint stays reset until a failure: later successes write nothing.
-              if (!reset.has(a.endpointId)) await tx.run(HEALTHY, [a.endpointId]);
+              // A reset closes the circuit: what it held back is due now.
+              if (!reset.has(a.endpointId) && (await tx.run(HEALTHY, [a.endpointId])) > 0)
+                await tx.run(RELEASE, [a.createdAt, a.endpointId]);
               reset.add(a.endpointId);
+              if (next.kind === 'succeeded_and_disable_endpoint')
+                await disable(a.appId, a.endpointId, 'receiver_requested', a.createdAt);
               continue;
             }
             reset.delete(a.endpointId);

@@ -1,4 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
+import { editClosesCircuit } from '../../domain/health.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
 import { rotatedSecrets } from '../../domain/signing.js';
@@ -9,6 +10,8 @@ import {
   FAIL_PENDING_DELIVERIES,
   MARK_DISABLED_BY_API,
   RECOVER_DELIVERIES,
+  RELEASE_HELD,
+  RESET_HEALTH,
   timeRangeSql,
 } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
@@ -44,6 +47,15 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
     );
     if (!row) throw new ApiError('endpoint_not_found');
     return toEndpoint(row);
+  };
+  /**
+   * The endpoint is being fixed: its circuit closes and what it held back is due now. The breaker
+   * lives in the endpoint's row, so every node sees it closed; NOTIFY wakes their dispatchers.
+   */
+  const closeCircuit = async (tx: Tx, id: string, now: number) => {
+    await tx.run(RESET_HEALTH, [id]);
+    await tx.run(RELEASE_HELD, [now, id]);
+    tx.notifyDue();
   };
   const rotateSecrets = (tx: Tx, endpoint: Endpoint, rotation: SecretRotation, now: number) =>
     tx.run('UPDATE endpoints SET secrets = ?, updated_at = ? WHERE app_id = ? AND id = ?', [
@@ -136,6 +148,8 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
           await tx.run(FAIL_PENDING_DELIVERIES, [now, id, now]);
         }
         if (!input.disabled && current.disabled) await tx.run(CLEAR_ENDPOINT_HEALTH, [id]);
+        if (editClosesCircuit({ before: current, after: input, secretRotated: rotate !== undefined }))
+          await closeCircuit(tx, id, now);
         return (await byId(tx, appId, id))!;
       }),
 
@@ -148,11 +162,13 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
           appId,
           id,
         ]);
+        await closeCircuit(tx, id, Date.now());
       }),
 
     rotateEndpointSecret: (appId, id, rotation) =>
       commit(async (tx) => {
         await rotateSecrets(tx, await mustGet(tx, appId, id), rotation, Date.now());
+        await closeCircuit(tx, id, Date.now());
       }),
 
     deleteEndpoint: (appId, id) =>
@@ -193,7 +209,8 @@ export function makeEndpoints({ rows, commit }: PgContext): EndpointStore {
           endpointId,
           ...r.params,
         ]);
-        if (changed > 0) tx.notifyDue();
+        // Recovering is declaring the endpoint fixed: nothing waits out its open circuit.
+        await closeCircuit(tx, endpointId, now);
         return changed;
       }),
   };

@@ -1,4 +1,4 @@
-import { afterFailure, type DisabledReason } from '../../domain/health.js';
+import { afterFailure, type DisabledReason, dueVerdict } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
 import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
@@ -9,6 +9,7 @@ import {
   FAIL_PENDING_DELIVERIES,
   INSERT_ATTEMPT,
   OPEN_CIRCUIT,
+  RELEASE_HELD,
   RESET_HEALTH,
   SETTLE_DELIVERY,
   STATUS_AFTER,
@@ -45,6 +46,13 @@ interface ClaimEndpoint extends Omit<ClaimEndpointRow, 'secrets'> {
   secrets: string[];
 }
 
+/**
+ * Most queries of one claim. Each round after the first passes over at least one more endpoint
+ * that cannot take work, and held-back endpoints leave the due range for the next claim: work
+ * behind them is reached within a claim or two, whatever the backlog in front.
+ */
+const MAX_CLAIM_ROUNDS = 16;
+
 /** Claims, outcomes and deferrals are redone if a power cut loses them: they wait for no disk flush. */
 const RELAXED = { durable: false };
 /** A claim still waits for the publishes it leased to be on disk (see CommitOptions). */
@@ -55,10 +63,12 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
     claimDue: (req) =>
       commit(() => {
         const inFlight = new Map(req.inFlightByEndpoint);
-        const busy = [...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id);
-        // Walks the partial index deliveries_due in due order; endpoints already at their
-        // concurrency cap are skipped so a slow endpoint cannot fill every claim.
-        const rows = prepare(
+        // Endpoints whose deliveries this claim passes over: those at their concurrency cap, and
+        // those found unable to take any (held back, or at the cap) as the claim goes.
+        const skipped = new Set([...inFlight].filter(([, n]) => n >= req.perEndpointLimit).map(([id]) => id));
+        // Walks the partial index deliveries_due in due order, skipping those endpoints, so a slow
+        // or broken endpoint cannot fill a claim that healthy work behind it could use.
+        const due = prepare(
           `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
                   m.headers AS msg_headers
            FROM deliveries d
@@ -67,7 +77,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
              AND d.endpoint_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY d.next_attempt_at
            LIMIT ?`,
-        ).all(req.now, req.now, JSON.stringify(busy), req.limit) as DueRow[];
+        );
         // A claim's rows share a few endpoints: each is read and its secrets parsed once, not per
         // row (joined per row, the endpoint's columns and their parsing were a third of a claim).
         const endpointRow = prepare(
@@ -99,45 +109,65 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         const close = prepare(
           'UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?',
         );
-        const deferRow = prepare('UPDATE deliveries SET next_attempt_at = ? WHERE id = ?');
+        const hold = prepare(DEFER_ENDPOINT_DELIVERIES);
         const claimed: ClaimedDelivery[] = [];
-        for (const row of rows) {
-          const e = endpointOf(row.endpoint_id);
-          // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt,
-          // visible in its stats and recoverable once it is enabled again.
-          if (e === null) {
-            close.run('cancelled', req.now, row.id);
-            continue;
+        // Each round that comes back short of its limit because of passed-over endpoints runs again
+        // without them; each round adds at least one endpoint to pass over, so rounds are few.
+        for (let round = 0; round < MAX_CLAIM_ROUNDS && claimed.length < req.limit; round++) {
+          const want = req.limit - claimed.length;
+          const rows = due.all(req.now, req.now, JSON.stringify([...skipped]), want) as DueRow[];
+          let passedOver = false;
+          for (const row of rows) {
+            if (skipped.has(row.endpoint_id)) {
+              passedOver = true;
+              continue;
+            }
+            const e = endpointOf(row.endpoint_id);
+            // A deleted endpoint's work is cancelled; a disabled one's fails without an attempt,
+            // visible in its stats and recoverable once it is enabled again.
+            if (e === null) {
+              close.run('cancelled', req.now, row.id);
+              continue;
+            }
+            if (e.disabled === 1) {
+              close.run('failed', req.now, row.id);
+              continue;
+            }
+            const load = inFlight.get(row.endpoint_id) ?? 0;
+            const verdict = dueVerdict(
+              e.circuit_open_until,
+              load,
+              req.perEndpointLimit,
+              req.now,
+              req.leaseUntil,
+            );
+            if (verdict.kind !== 'claim') {
+              // Held back: all the endpoint's due deliveries leave the due range at once, without using
+              // attempts (one statement, however many there are); those due later are held when they
+              // fall due, so rows already held are not rewritten by every claim. At its cap: passed over.
+              if (verdict.kind === 'hold') hold.run(verdict.until, row.endpoint_id, req.now, req.now + 1);
+              skipped.add(row.endpoint_id);
+              passedOver = true;
+              continue;
+            }
+            inFlight.set(row.endpoint_id, load + 1);
+            lease.run(req.leaseUntil, req.leaseUntil, req.leaseId, row.id);
+            claimed.push({
+              deliveryId: row.id,
+              appId: row.app_id,
+              msgId: row.msg_id,
+              endpointId: row.endpoint_id,
+              attemptsMade: row.attempts,
+              trigger: row.manual === 1 ? 'manual' : 'scheduled',
+              url: e.url,
+              payload: row.payload,
+              contentType: row.content_type ?? 'application/json',
+              headers: deliveryHeaders(row.msg_headers, e.headers),
+              secrets: e.secrets,
+              rateLimit: e.rate_limit,
+            });
           }
-          if (e.disabled === 1) {
-            close.run('failed', req.now, row.id);
-            continue;
-          }
-          // Open circuit: the delivery waits for the half-open time without using an attempt.
-          if (e.circuit_open_until > req.now) {
-            deferRow.run(e.circuit_open_until, row.id);
-            continue;
-          }
-          // Half-open: one probe at a time until a success closes the circuit.
-          const limit = e.circuit_open_until > 0 ? 1 : req.perEndpointLimit;
-          const endpointLoad = inFlight.get(row.endpoint_id) ?? 0;
-          if (endpointLoad >= limit) continue; // stays due for a later claim
-          inFlight.set(row.endpoint_id, endpointLoad + 1);
-          lease.run(req.leaseUntil, req.leaseUntil, req.leaseId, row.id);
-          claimed.push({
-            deliveryId: row.id,
-            appId: row.app_id,
-            msgId: row.msg_id,
-            endpointId: row.endpoint_id,
-            attemptsMade: row.attempts,
-            trigger: row.manual === 1 ? 'manual' : 'scheduled',
-            url: e.url,
-            payload: row.payload,
-            contentType: row.content_type ?? 'application/json',
-            headers: deliveryHeaders(row.msg_headers, e.headers),
-            secrets: e.secrets,
-            rateLimit: e.rate_limit,
-          });
+          if (!passedOver || rows.length < want) break;
         }
         return claimed;
       }, CLAIM),
@@ -184,8 +214,12 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           // Endpoint health follows every answer, whichever lease it came under.
           if (a.succeeded) {
             // Once reset, an endpoint stays reset until a failure: later successes write nothing.
-            if (!reset.has(a.endpointId)) prepare(RESET_HEALTH).run(a.endpointId);
+            // A reset closes the circuit: what it held back is due now.
+            if (!reset.has(a.endpointId) && prepare(RESET_HEALTH).run(a.endpointId).changes > 0)
+              prepare(RELEASE_HELD).run(a.createdAt, a.endpointId);
             reset.add(a.endpointId);
+            if (next.kind === 'succeeded_and_disable_endpoint')
+              disable(a.appId, a.endpointId, 'receiver_requested', a.createdAt);
             continue;
           }
           reset.delete(a.endpointId);

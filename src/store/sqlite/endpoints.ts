@@ -1,4 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
+import { editClosesCircuit } from '../../domain/health.js';
 import { newId } from '../../domain/ids.js';
 import type { Endpoint, EndpointSecret } from '../../domain/model.js';
 import { rotatedSecrets } from '../../domain/signing.js';
@@ -9,6 +10,8 @@ import {
   FAIL_PENDING_DELIVERIES,
   MARK_DISABLED_BY_API,
   RECOVER_DELIVERIES,
+  RELEASE_HELD,
+  RESET_HEALTH,
   timeRangeSql,
 } from '../sql.js';
 import type { SecretRotation, Store } from '../store.js';
@@ -39,6 +42,12 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
     const endpoint = byId(appId, id);
     if (!endpoint) throw new ApiError('endpoint_not_found');
     return endpoint;
+  };
+
+  /** The endpoint is being fixed: its circuit closes and what it held back is due now. */
+  const closeCircuit = (id: string, now: number) => {
+    prepare(RESET_HEALTH).run(id);
+    prepare(RELEASE_HELD).run(now, id);
   };
 
   /** Makes the rotation's key current; the replaced one co-signs until its grace ends. */
@@ -131,6 +140,8 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
           prepare(FAIL_PENDING_DELIVERIES).run(Date.now(), id, Date.now());
         }
         if (!input.disabled && current.disabled) prepare(CLEAR_ENDPOINT_HEALTH).run(id);
+        if (editClosesCircuit({ before: current, after: input, secretRotated: rotate !== undefined }))
+          closeCircuit(id, Date.now());
         return byId(appId, id)!;
       }),
 
@@ -143,11 +154,13 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
           appId,
           id,
         );
+        closeCircuit(id, Date.now());
       }),
 
     rotateEndpointSecret: (appId, id, rotation) =>
       commit(() => {
         rotateSecrets(mustGet(appId, id), rotation, Date.now());
+        closeCircuit(id, Date.now());
       }),
 
     deleteEndpoint: (appId, id) =>
@@ -189,6 +202,8 @@ export function makeEndpoints({ prepare, all, commit }: SqliteContext): Endpoint
           endpointId,
           ...r.params,
         );
+        // Recovering is declaring the endpoint fixed: nothing waits out its open circuit.
+        closeCircuit(endpointId, now);
         return result.changes;
       }),
   };
