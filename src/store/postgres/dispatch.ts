@@ -63,14 +63,22 @@ const MAX_CLAIM_ROUNDS = 16;
 /** The statements of every claim and outcome, prepared (see Prepared). */
 const CANDIDATES = prepared(CLAIM_CANDIDATES);
 /**
- * DEFER_ENDPOINT_DELIVERIES for a claim: rows another claim has locked are skipped rather than
- * waited for (that claim holds them back itself), so two nodes holding back one endpoint's rows
- * at once cannot deadlock. Parameters: until, endpoint id, now, and the bound below which
- * next_attempt_at is held (the claim passes now + 1: the due rows).
+ * DEFER_ENDPOINT_DELIVERIES for a claim, made safe beside other transactions:
+ * - rows another claim has locked are skipped rather than waited for (that claim holds them back
+ *   itself), so two nodes holding back one endpoint's rows at once cannot deadlock;
+ * - it holds only while the endpoint's circuit is still as the claim read it, under a share lock
+ *   on the endpoint's row until commit. An edit or an outcome closing the circuit meanwhile
+ *   either commits first (nothing is held) or waits for this claim, and then its RELEASE_HELD
+ *   sees the rows held here: never held behind a closed circuit. An endpoint row being written
+ *   right now is skipped (nothing held, the claim passes over it) rather than waited for, so the
+ *   claim, holding delivery rows, never waits on a writer that may wait on them.
+ * Parameters: until, endpoint id, now, the bound below which next_attempt_at is held (the claim
+ * passes now + 1: the due rows), endpoint id, circuit_open_until as the claim read it.
  */
 const HOLD = prepared(`UPDATE deliveries SET next_attempt_at = ?, locked_by = '${HELD_BY_CIRCUIT}'
   WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND status = 'pending' AND locked_until <= ?
-    AND next_attempt_at < ? FOR UPDATE SKIP LOCKED)`);
+    AND next_attempt_at < ? FOR UPDATE SKIP LOCKED)
+  AND EXISTS (SELECT 1 FROM endpoints WHERE id = ? AND circuit_open_until = ? FOR SHARE SKIP LOCKED)`);
 const RELEASE = prepared(RELEASE_HELD);
 /**
  * Leases the chosen rows and reads them with their messages and endpoints, in one round trip.
@@ -158,7 +166,14 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
               // attempts (one statement, however many there are); those due later are held when they
               // fall due, so rows already held are not rewritten by every claim. At its cap: passed over.
               if (verdict.kind === 'hold')
-                await tx.run(HOLD, [verdict.until, c.endpoint_id, req.now, req.now + 1]);
+                await tx.run(HOLD, [
+                  verdict.until,
+                  c.endpoint_id,
+                  req.now,
+                  req.now + 1,
+                  c.endpoint_id,
+                  c.circuit_open_until ?? 0,
+                ]);
               skipped.add(c.endpoint_id);
               passedOver = true;
               continue;
