@@ -74,6 +74,8 @@ export interface Message {
   tags: string[] | null;
   /** When its deliveries were scheduled to begin; null: at once. */
   deliverAt: number | null;
+  /** When its payload was expunged (it reads `{}` since, and cannot be sent again); null: never. */
+  expungedAt: number | null;
   createdAt: number;
 }
 

@@ -114,6 +114,8 @@ export interface MessageRow {
   channels: string | null;
   tags: string | null;
   deliver_at: number | null;
+  /** Absent where a query names its columns (the publish path's MESSAGE_COLUMNS): read as null. */
+  expunged_at?: number | null;
   created_at: number;
 }
 
@@ -129,6 +131,7 @@ export function toMessage(r: MessageRow): Message {
     channels: r.channels === null ? null : JSON.parse(r.channels),
     tags: r.tags === null ? null : JSON.parse(r.tags),
     deliverAt: r.deliver_at,
+    expungedAt: r.expunged_at ?? null,
     createdAt: r.created_at,
   };
 }
@@ -146,6 +149,7 @@ export function newMessage(appId: string, input: PublishInput, now: number): Mes
     channels: input.channels,
     tags: input.tags ?? null,
     deliverAt: input.deliverAt ?? null,
+    expungedAt: null,
     createdAt: now,
   };
 }

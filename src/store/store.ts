@@ -79,6 +79,13 @@ export interface Store {
    */
   replayMessage(appId: string, msgId: string, now: number): Promise<number>;
 
+  /**
+   * Removes the message's content for good (Svix's expunge): its payload reads `{}` from now on,
+   * its pending deliveries are cancelled and the request log's copy of an inbound body is emptied.
+   * The message still lists. False when the app has no such message.
+   */
+  expungeMessageContent(appId: string, msgId: string, now: number): Promise<boolean>;
+
   // ---- inbound sources
   /** Creates the source and the application that carries its events, in one commit. */
   createSource(input: SourceInput & { token: string }): Promise<Source>;
@@ -101,6 +108,8 @@ export interface Store {
   // ---- attempts
   listAttempts(appId: string, filter: AttemptFilter, page: PageQuery): Promise<Page<Attempt>>;
   getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
+  /** Replaces the attempt's response body with `EXPUNGED` for good; false when there is no such attempt. */
+  expungeAttemptContent(appId: string, msgId: string, attemptId: string): Promise<boolean>;
 
   // ---- dispatcher
   /**

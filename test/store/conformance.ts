@@ -953,5 +953,113 @@ export function describeStoreConformance(
         await close();
       }
     });
+
+    it('expunges a message for good: payload {}, pending deliveries cancelled, still listed, others untouched', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const other = await store.createApp(appInput('b'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/e'));
+        const now = Date.now();
+        const publish = (payload: string) =>
+          store.publish(app.id, { eventType: 'x', eventId: null, payload, channels: null }, now);
+        const { message: secret } = await publish('{"card":"4242"}');
+        const { message: kept } = await publish('{"keep":true}');
+
+        expect(await store.expungeMessageContent(other.id, secret.id, now)).toBe(false);
+        expect(await store.expungeMessageContent(app.id, 'msg_missing', now)).toBe(false);
+        expect((await store.getMessage(app.id, secret.id))?.payload).toBe('{"card":"4242"}');
+
+        expect(await store.expungeMessageContent(app.id, secret.id, now + 1)).toBe(true);
+        const gone = await store.getMessage(app.id, secret.id);
+        expect(gone).toMatchObject({ payload: '{}', expungedAt: now + 1 });
+        const listed = await store.listMessages(
+          app.id,
+          { since: null, until: null, eventTypes: null, channel: null },
+          FIRST_PAGE,
+        );
+        expect(listed.data.map((m) => m.id).sort()).toEqual([secret.id, kept.id].sort());
+        expect(listed.data.find((m) => m.id === secret.id)?.payload).toBe('{}');
+        expect((await store.getMessage(app.id, kept.id))?.payload).toBe('{"keep":true}');
+        // Only the kept message is still sent; the expunged one's delivery was cancelled.
+        const claimed = await claim(store, 'w', now + 10);
+        expect(claimed.map((c) => c.msgId)).toEqual([kept.id]);
+        expect(claimed[0]!.payload).toBe('{"keep":true}');
+      } finally {
+        await close();
+      }
+    });
+
+    it("expunges the request log's copy of an inbound body with its message", async () => {
+      const { store, close } = await openStore();
+      try {
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        const now = Date.now();
+        const accepted = (body: string) =>
+          store.recordInbound(
+            source,
+            {
+              headers: {},
+              body,
+              eventType: 'x',
+              outcome: 'accepted',
+              publish: { eventType: 'x', eventId: null, payload: body, channels: null },
+              dedupeKey: null,
+              dedupeSince: now,
+            },
+            now,
+          );
+        const secret = await accepted('{"ssn":"123"}');
+        const kept = await accepted('{"keep":1}');
+        expect(await store.expungeMessageContent(source.appId, secret.msgId!, now)).toBe(true);
+        expect((await store.getInbound(source.id, secret.id))?.body).toBe('');
+        expect((await store.getMessage(source.appId, secret.msgId!))?.payload).toBe('{}');
+        expect((await store.getInbound(source.id, kept.id))?.body).toBe('{"keep":1}');
+      } finally {
+        await close();
+      }
+    });
+
+    it("expunges one attempt's response body and leaves the others", async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const other = await store.createApp(appInput('b'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/e'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [d] = await claim(store, 'w', now);
+        const first = { ...attempt(d!, now, 500), response: 'token=s3cret' };
+        await record(store, [
+          { leaseId: 'w', deliveryId: d!.deliveryId, attempt: first, next: { kind: 'retry', at: now + 1 } },
+        ]);
+        const [again] = await claim(store, 'w2', now + 1);
+        const second = { ...attempt(again!, now + 1, 200), response: 'ok' };
+        await record(store, [
+          { leaseId: 'w2', deliveryId: again!.deliveryId, attempt: second, next: { kind: 'succeeded' } },
+        ]);
+
+        expect(await store.expungeAttemptContent(other.id, d!.msgId, first.id)).toBe(false);
+        expect(await store.expungeAttemptContent(app.id, 'msg_other', first.id)).toBe(false);
+        expect(await store.expungeAttemptContent(app.id, d!.msgId, first.id)).toBe(true);
+        expect((await store.getAttempt(app.id, d!.msgId, first.id))?.response).toBe('EXPUNGED');
+        expect((await store.getAttempt(app.id, d!.msgId, second.id))?.response).toBe('ok');
+        const listed = await store.listAttempts(
+          app.id,
+          { ...NO_ATTEMPT_FILTER, msgId: d!.msgId },
+          FIRST_PAGE,
+        );
+        expect(listed.data.map((a) => a.response).sort()).toEqual(['EXPUNGED', 'ok']);
+      } finally {
+        await close();
+      }
+    });
   });
 }

@@ -3,7 +3,7 @@ import type { App } from '../../domain/model.js';
 import type { AppInput, Store } from '../../store/store.js';
 import { loadApp, requireAdmin } from '../auth.js';
 import { ApplicationIn, ApplicationOut, ApplicationPatch } from '../schemas/applications.js';
-import { AppIdParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { AppIdParams, errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import type { Api, ApiDeps } from '../types.js';
 import { appOut } from '../wire.js';
 import { pageQuery } from './paging.js';
@@ -44,13 +44,18 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app',
     {
-      schema: { tags, querystring: ListQuery, response: { 200: ListOf(ApplicationOut), ...errorResponses } },
+      schema: {
+        tags,
+        querystring: listQueryOf('app'),
+        response: { 200: ListOf(ApplicationOut), ...errorResponses },
+      },
     },
     async (request) => {
       const p = request.principal;
       if (p.kind === 'app') {
         const app = await store.getApp(p.appId);
-        return { data: app ? [appOut(app)] : [], iterator: null, prevIterator: null, done: true };
+        const shown = app !== null && request.query.limit !== 0;
+        return { data: shown ? [appOut(app)] : [], iterator: null, prevIterator: null, done: true };
       }
       const page = await store.listApps(pageQuery(request.query));
       return { ...page, data: page.data.map(appOut) };

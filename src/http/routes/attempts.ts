@@ -3,7 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 import { MESSAGE_STATUS, type MessageStatusText } from '../../domain/model.js';
 import type { AttemptFilter } from '../../store/store.js';
 import { loadApp } from '../auth.js';
-import { EndpointParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
+import { EndpointParams, errorResponses, ListOf, listQueryOf, MessageParams } from '../schemas/common.js';
 import {
   AttemptListQuery,
   AttemptParams,
@@ -31,7 +31,7 @@ function attemptFilter(q: AttemptQuery): AttemptFilter {
 
 export function attemptRoutes(api: Api, { store }: ApiDeps): void {
   const tags = ['Message Attempt'];
-  const listQuery = Type.Intersect([ListQuery, AttemptListQuery]);
+  const listQuery = Type.Intersect([listQueryOf('atmpt'), AttemptListQuery]);
   const listResponse = { 200: ListOf(MessageAttemptOut), ...errorResponses };
 
   api.get(
@@ -81,7 +81,7 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
       schema: {
         tags,
         params: EndpointParams,
-        querystring: Type.Intersect([ListQuery, EndpointMessageListQuery]),
+        querystring: Type.Intersect([listQueryOf('msg'), EndpointMessageListQuery]),
         response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
       },
     },

@@ -158,7 +158,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
       const since = timeParam(request.body.since);
       const until = timeParam(request.body.until);
       if (since !== null && until !== null && until < since) {
-        throw new ApiError('validation', '"until" must not be before "since".');
+        throw new ApiError('validation', '"until" must not be before "since".', ['body', 'until']);
       }
       const now = Date.now();
       await store.recoverEndpoint(endpoint.appId, endpoint.id, { since, until }, now);

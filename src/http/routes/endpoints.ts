@@ -9,7 +9,7 @@ import { canonicalSecret, generateSecret } from '../../domain/signing.js';
 import type { Cidr } from '../../domain/ssrf.js';
 import type { EndpointInput, SecretRotation, Store } from '../../store/store.js';
 import { loadApp } from '../auth.js';
-import { AppIdParams, EndpointParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { AppIdParams, EndpointParams, errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import { EndpointIn, EndpointOut, EndpointPatch, EndpointUpdate } from '../schemas/endpoints.js';
 import type { Api, ApiDeps } from '../types.js';
 import { endpointOut } from '../wire.js';
@@ -84,23 +84,32 @@ function declaredFields<T extends object>(schema: { properties: object }, body: 
 export function checkHeaders(headers: Record<string, string | null>): void {
   const problem = checkCustomHeaders(headers);
   if (problem)
-    throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`);
+    throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`, [
+      'body',
+      'headers',
+      problem.name,
+    ]);
 }
 
 /** Default grace period of a rotated-out secret (Svix: 24 hours). */
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
-export function secretOrGenerated(secret: string | null | undefined): string {
+/** `field`: the body field the secret came in, named in a 422's `loc`. */
+export function secretOrGenerated(secret: string | null | undefined, field = 'secret'): string {
   if (secret === null || secret === undefined) return generateSecret();
   const canonical = canonicalSecret(secret);
-  if (!canonical) throw new ApiError('invalid_secret');
+  if (!canonical) throw new ApiError('invalid_secret', undefined, ['body', field]);
   return canonical;
 }
 
 /** A rotation to `key` (generated when absent); the old secret co-signs for the grace period. */
-export function secretRotation(key: string | null | undefined, graceSeconds?: number | null): SecretRotation {
+export function secretRotation(
+  key: string | null | undefined,
+  graceSeconds?: number | null,
+  field = 'key',
+): SecretRotation {
   return {
-    key: secretOrGenerated(key),
+    key: secretOrGenerated(key, field),
     graceUntil: Date.now() + (graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
   };
 }
@@ -138,7 +147,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
       schema: {
         tags,
         params: AppIdParams,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(EndpointOut), ...errorResponses },
       },
     },
@@ -222,7 +231,8 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
       const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
       const input = endpointInput(EndpointPatch, request.body, allowNetworks, current);
       // A secret in a PATCH replaces the current one at once (no grace), in the same commit.
-      const rotation = request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0);
+      const rotation =
+        request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0, 'secret');
       const updated = await store.updateEndpoint(app.id, current.id, input, rotation);
       return endpointOut(await announceEdit(deps, request, current, updated));
     },

@@ -3,7 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/model.js';
 import type { EventTypeInput } from '../../store/store.js';
 import { requireAdmin } from '../auth.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { EVENT_TYPE_NAME_PATTERN, errorResponses, ListOf, listQuery } from '../schemas/common.js';
 import {
   EventTypeIn,
   EventTypeOut,
@@ -41,7 +41,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       schema: {
         tags,
         querystring: Type.Intersect([
-          ListQuery,
+          listQuery(EVENT_TYPE_NAME_PATTERN),
           Type.Object({
             include_archived: Type.Optional(Type.Boolean({ default: false })),
             with_content: Type.Optional(Type.Boolean()),

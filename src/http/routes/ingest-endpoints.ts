@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Endpoint } from '../../domain/model.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ingestListQueryOf, ListOf } from '../schemas/common.js';
 import {
   EndpointHeadersIn,
   EndpointHeadersOut,
@@ -53,7 +53,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
       schema: {
         tags,
         params: SourceParams,
-        querystring: ListQuery,
+        querystring: ingestListQueryOf('ep'),
         response: { 200: ListOf(IngestEndpointOut), ...errorResponses },
       },
     },

@@ -1,14 +1,18 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
+import { canonicalLogId } from '../../domain/ids.js';
 import type { InboundRecord } from '../../domain/model.js';
 import type { Store } from '../../store/store.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ingestListQueryOf, ListOf } from '../schemas/common.js';
 import { InboundListQuery, InboundParams, IngestLogOut, ReplayOut, SourceParams } from '../schemas/ingest.js';
 import type { Api, ApiDeps } from '../types.js';
 import { loadSource } from './ingest-sources.js';
 import { pageQuery } from './paging.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** An iterator naming a log id in either spelling (see canonicalLogId), with its "-" kept. */
+const canonicalIterator = (iterator: string) =>
+  iterator.startsWith('-') ? `-${canonicalLogId(iterator.slice(1))}` : canonicalLogId(iterator);
 /** Deliveries shown per request: a source rarely has more endpoints than this. */
 const DELIVERIES_SHOWN = 50;
 
@@ -48,7 +52,8 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
   const tags = ['Ingest Source'];
   const load = async (sourceIdOrUid: string, logId: string) => {
     const source = await loadSource(store, sourceIdOrUid);
-    const record = await store.getInbound(source.id, logId);
+    // Ids made before the ingest spec's spelling (`log_…`) were renamed; the old spelling still finds them.
+    const record = await store.getInbound(source.id, canonicalLogId(logId));
     if (!record) throw new ApiError('inbound_not_found');
     return { source, record };
   };
@@ -59,14 +64,18 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
       schema: {
         tags,
         params: SourceParams,
-        querystring: Type.Intersect([ListQuery, InboundListQuery]),
+        querystring: Type.Intersect([ingestListQueryOf('log'), InboundListQuery]),
         response: { 200: ListOf(IngestLogOut), ...errorResponses },
       },
     },
     async (request) => {
       const source = await loadSource(store, request.params.source_id);
       const q = request.query;
-      const page = await store.listInbound(source.id, q.status ?? null, pageQuery(q, 'descending'));
+      const page = await store.listInbound(
+        source.id,
+        q.status ?? null,
+        pageQuery({ ...q, iterator: q.iterator && canonicalIterator(q.iterator) }, 'descending'),
+      );
       return { ...page, data: await Promise.all(page.data.map((r) => logOut(store, source.appId, r))) };
     },
   );

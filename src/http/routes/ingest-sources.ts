@@ -5,7 +5,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { Source } from '../../domain/model.js';
 import { SOURCE_TYPES, sourceConfigProblem } from '../../inbound/providers/index.js';
 import type { SourceInput, Store } from '../../store/store.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ingestListQueryOf, ListOf } from '../schemas/common.js';
 import {
   IngestSourceIn,
   IngestSourceOut,
@@ -82,7 +82,11 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source',
     {
-      schema: { tags, querystring: ListQuery, response: { 200: ListOf(IngestSourceOut), ...errorResponses } },
+      schema: {
+        tags,
+        querystring: ingestListQueryOf('src'),
+        response: { 200: ListOf(IngestSourceOut), ...errorResponses },
+      },
     },
     async (request) => {
       const page = await store.listSources(pageQuery(request.query));

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
 import { loadApp } from '../auth.js';
-import { AppIdParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
+import { AppIdParams, errorResponses, ListOf, listQueryOf, MessageParams } from '../schemas/common.js';
 import {
   MessageEndpointOut,
   MessageIn,
@@ -68,7 +68,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
       schema: {
         tags,
         params: AppIdParams,
-        querystring: Type.Intersect([ListQuery, MessageListQuery]),
+        querystring: Type.Intersect([listQueryOf('msg'), MessageListQuery]),
         response: { 200: ListOf(MessageOut), ...errorResponses },
       },
     },
@@ -114,7 +114,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
       schema: {
         tags: ['Message Attempt'],
         params: MessageParams,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(MessageEndpointOut), ...errorResponses },
       },
     },

@@ -3,7 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { App, Endpoint } from '../../domain/model.js';
 import { OPERATIONAL_APP_NAME, OPERATIONAL_APP_UID } from '../../domain/operational.js';
 import type { Store } from '../../store/store.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import {
   EndpointHeadersIn,
   EndpointHeadersOut,
@@ -64,7 +64,7 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
     {
       schema: {
         tags,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(OperationalEndpointOut), ...errorResponses },
       },
     },

@@ -4,6 +4,7 @@ import { makeCatalog } from './catalog.js';
 import { createPool, DUE_CHANNEL, migrate, type PgContext, queryConfig, type Sql, txOn } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
+import { makeExpunge } from './expunge.js';
 import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
@@ -62,6 +63,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
     ...makeSources(ctx),
+    ...makeExpunge(ctx),
     onDue(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

@@ -173,4 +173,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX attempts_by_app;
   DELETE FROM attempts WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = attempts.msg_id);
   `,
+  `
+  -- Spec shapes: Svix Ingest spells request-log ids \`log\` + 22 digits, without the underscore
+  -- Hookgate used (IngestLogOut.id: ^log[A-Za-z0-9]{21,22}$). The stored ones are renamed (same
+  -- digits, so the order is kept); the API still finds a record by its old spelling.
+  UPDATE inbound_requests SET id = 'log' || substr(id, 5) WHERE substr(id, 1, 4) = 'log_';
+  -- A message whose content was expunged (DELETE …/msg/{id}/content): when, or NULL.
+  ALTER TABLE messages ADD COLUMN expunged_at BIGINT;
+  `,
 ];

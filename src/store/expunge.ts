@@ -1,0 +1,26 @@
+/**
+ * Content expunge (Svix's `v1.message.expunge-content` and `v1.message-attempt.expunge-content`),
+ * written once for both stores: `?` placeholders, no dialect differences. The records stay and
+ * still list; only what a sender or a receiver said is gone, for good (no copy is kept).
+ */
+
+/** What an expunged attempt's response reads, as in Svix's server. */
+export const EXPUNGED_RESPONSE = 'EXPUNGED';
+
+/** The message's payload becomes `{}` and its passed-through provider headers go. */
+export const EXPUNGE_MESSAGE = `UPDATE messages SET payload = '{}', content_type = NULL, headers = NULL,
+  expunged_at = COALESCE(expunged_at, ?) WHERE app_id = ? AND id = ?`;
+
+/**
+ * Its pending deliveries are cancelled: sending `{}` under a valid signature would tell the
+ * receiver something that never happened (Svix's worker skips a message without payload).
+ */
+export const CANCEL_PENDING_OF_MESSAGE = `UPDATE deliveries SET status = 'cancelled', locked_until = 0,
+  locked_by = NULL, updated_at = ? WHERE app_id = ? AND msg_id = ? AND status = 'pending'`;
+
+/** The request log's copy of a provider's body for that message (accepted and duplicates). */
+export const EXPUNGE_INBOUND_BODIES = `UPDATE inbound_requests SET body = '' WHERE msg_id = ?
+  AND source_id IN (SELECT id FROM sources WHERE app_id = ?)`;
+
+export const EXPUNGE_ATTEMPT = `UPDATE attempts SET response = '${EXPUNGED_RESPONSE}'
+  WHERE app_id = ? AND msg_id = ? AND id = ?`;
