@@ -31,6 +31,11 @@ const DEFINITIONS = {
     loc: ['body', 'config', 'secret'],
     type: 'value_error.missing',
   },
+  missing_payload: {
+    status: 400,
+    detail: "The message's content was expunged: it cannot be sent again.",
+  },
+  not_supported: { status: 501, detail: 'Hookgate does not offer this operation.' },
   not_replayable: { status: 409, detail: 'A rejected request was never accepted and cannot be replayed.' },
   unsupported_encoding: { status: 415, detail: 'The request body is not valid UTF-8.' },
   conflict: { status: 409, detail: 'A resource with this identifier already exists.' },

@@ -9,10 +9,12 @@ import { registerIdempotency } from './idempotency.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/applications.js';
 import { attemptRoutes } from './routes/attempts.js';
+import { contentRoutes } from './routes/content.js';
 import { endpointSettingsRoutes } from './routes/endpoint-settings.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { ingestAccessRoutes } from './routes/ingest-access.js';
 import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
 import { ingestLogRoutes } from './routes/ingest-log.js';
 import { ingestSourceRoutes } from './routes/ingest-sources.js';
@@ -117,10 +119,12 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     endpointSettingsRoutes,
     messageRoutes,
     attemptRoutes,
+    contentRoutes,
     accessRoutes,
     ingestSourceRoutes,
     ingestEndpointRoutes,
     ingestLogRoutes,
+    ingestAccessRoutes,
     operationalWebhookRoutes,
   ]) {
     routes(api, options);

@@ -18,14 +18,15 @@ export function appOut(a: App) {
   };
 }
 
-export function eventTypeOut(e: EventType) {
+/** `withContent` false leaves out the schemas (Svix's `with_content`: "including the schema"). */
+export function eventTypeOut(e: EventType, withContent = true) {
   return {
     name: e.name,
     description: e.description,
     archived: e.archived,
     deprecated: e.deprecated,
     featureFlag: e.featureFlag,
-    schemas: e.schemas,
+    ...(withContent ? { schemas: e.schemas } : {}),
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };
@@ -76,14 +77,15 @@ function payloadValue(m: Message): unknown {
   return m.payload;
 }
 
-export function attemptOut(a: Attempt) {
+/** `withContent` false leaves out the response body (Svix's `with_content` on attempts). */
+export function attemptOut(a: Attempt, withContent = true) {
   const status = a.succeeded ? 'success' : 'fail';
   return {
     id: a.id,
     msgId: a.msgId,
     endpointId: a.endpointId,
     url: a.url,
-    response: a.response,
+    ...(withContent ? { response: a.response } : {}),
     responseStatusCode: a.responseStatusCode,
     responseDurationMs: a.durationMs,
     status: MESSAGE_STATUS[status],

@@ -12,11 +12,12 @@ export const EXPUNGE_MESSAGE = `UPDATE messages SET payload = '{}', content_type
   expunged_at = COALESCE(expunged_at, ?) WHERE app_id = ? AND id = ?`;
 
 /**
- * Its pending deliveries are cancelled: sending `{}` under a valid signature would tell the
- * receiver something that never happened (Svix's worker skips a message without payload).
+ * Its pending and failed deliveries are cancelled: sending `{}` under a valid signature (now, or
+ * after an endpoint's recover re-queues failed ones) would tell the receiver something that never
+ * happened (Svix's worker skips a message without payload). Both read as `fail` on the wire.
  */
 export const CANCEL_PENDING_OF_MESSAGE = `UPDATE deliveries SET status = 'cancelled', locked_until = 0,
-  locked_by = NULL, updated_at = ? WHERE app_id = ? AND msg_id = ? AND status = 'pending'`;
+  locked_by = NULL, updated_at = ? WHERE app_id = ? AND msg_id = ? AND status IN ('pending', 'failed')`;
 
 /** The request log's copy of a provider's body for that message (accepted and duplicates). */
 export const EXPUNGE_INBOUND_BODIES = `UPDATE inbound_requests SET body = '' WHERE msg_id = ?

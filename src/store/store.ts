@@ -62,6 +62,11 @@ export interface Store {
   /** By id, or by eventId. */
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>>;
+  /**
+   * Stores a message bound for this one endpoint only, due at once as a manual attempt, whatever
+   * the endpoint's filters (Svix's send-example: a test of one endpoint, not an event for all).
+   */
+  publishToEndpoint(appId: string, endpointId: string, input: PublishInput, now: number): Promise<Message>;
   /** Queues one more (manual) attempt of the message to the endpoint. */
   resend(appId: string, msgId: string, endpointId: string, now: number): Promise<void>;
   listDeliveriesOfMessage(appId: string, msgId: string, page: PageQuery): Promise<Page<DeliveryRow>>;

@@ -1,4 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { Store } from '../../store/store.js';
 import { generateAppToken, hashToken, loadApp, requireAdmin } from '../auth.js';
 import { AppIdParams, errorResponses } from '../schemas/common.js';
 import { AppPortalAccessIn, AppPortalAccessOut } from '../schemas/messages.js';
@@ -26,16 +28,31 @@ export function accessRoutes(api: Api, { store, appTokenTtlSeconds }: ApiDeps): 
         await createOrGetApp(store, appInput({ ...inline, uid: request.params.app_id }), true);
       }
       const app = await loadApp(store, request, request.params.app_id);
-      const token = generateAppToken();
-      const ttl = request.body?.expiry ?? appTokenTtlSeconds;
-      await store.saveAppToken(
-        hashToken(token),
-        { appId: app.id, readOnly: request.body?.readOnly ?? false },
-        Date.now() + ttl * 1000,
-      );
-      // There is no hosted portal: the URL names the API base the token works against.
-      const base = `${request.protocol}://${request.host}`;
-      return { token, url: `${base}/api/v1/app/${app.id}#key=${token}` };
+      return issueAppAccess(store, request, app.id, {
+        ttlSeconds: request.body?.expiry ?? appTokenTtlSeconds,
+        readOnly: request.body?.readOnly ?? false,
+      });
     },
   );
+}
+
+/**
+ * A new app-scoped token for `appId` and the portal URL carrying it (app-portal-access, and an
+ * ingest source's dashboard, scoped to the source's application).
+ */
+export async function issueAppAccess(
+  store: Store,
+  request: FastifyRequest,
+  appId: string,
+  options: { ttlSeconds: number; readOnly: boolean },
+): Promise<{ token: string; url: string }> {
+  const token = generateAppToken();
+  await store.saveAppToken(
+    hashToken(token),
+    { appId, readOnly: options.readOnly },
+    Date.now() + options.ttlSeconds * 1000,
+  );
+  // There is no hosted portal: the URL names the API base the token works against.
+  const base = `${request.protocol}://${request.host}`;
+  return { token, url: `${base}/api/v1/app/${appId}#key=${token}` };
 }

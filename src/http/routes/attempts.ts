@@ -10,6 +10,7 @@ import {
   EndpointMessageListQuery,
   EndpointMessageOut,
   MessageAttemptOut,
+  WithContentQuery,
 } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
 import { attemptOut, endpointMessageOut, timeParam } from '../wire.js';
@@ -42,7 +43,8 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
       const filter = { ...attemptFilter(request.query), endpointId: endpoint.id };
       const page = await store.listAttempts(app.id, filter, pageQuery(request.query, 'descending'));
-      return { ...page, data: page.data.map(attemptOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((a) => attemptOut(a, withContent)) };
     },
   );
 
@@ -58,20 +60,28 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
         filter.endpointId = (await loadEndpoint(store, app.id, request.query.endpoint_id)).id;
       }
       const page = await store.listAttempts(app.id, filter, pageQuery(request.query, 'descending'));
-      return { ...page, data: page.data.map(attemptOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((a) => attemptOut(a, withContent)) };
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id',
-    { schema: { tags, params: AttemptParams, response: { 200: MessageAttemptOut, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        params: AttemptParams,
+        querystring: WithContentQuery,
+        response: { 200: MessageAttemptOut, ...errorResponses },
+      },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message) throw new ApiError('message_not_found');
       const attempt = await store.getAttempt(app.id, message.id, request.params.attempt_id);
       if (!attempt) throw new ApiError('attempt_not_found');
-      return attemptOut(attempt);
+      return attemptOut(attempt, request.query.with_content ?? true);
     },
   );
 

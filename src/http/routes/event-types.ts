@@ -11,6 +11,7 @@ import {
   EventTypePatch,
   EventTypeUpdate,
 } from '../schemas/event-types.js';
+import { WithContentQuery } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
 import { eventTypeOut } from '../wire.js';
 import { pageQuery } from './paging.js';
@@ -55,7 +56,8 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
         pageQuery(request.query),
         request.query.include_archived ?? false,
       );
-      return { ...page, data: page.data.map(eventTypeOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((e) => eventTypeOut(e, withContent)) };
     },
   );
 
@@ -75,8 +77,16 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, params: EventTypeParams, response: { 200: EventTypeOut, ...errorResponses } } },
-    async (request) => eventTypeOut(await mustGet(request.params.event_type_name)),
+    {
+      schema: {
+        tags,
+        params: EventTypeParams,
+        querystring: WithContentQuery,
+        response: { 200: EventTypeOut, ...errorResponses },
+      },
+    },
+    async (request) =>
+      eventTypeOut(await mustGet(request.params.event_type_name), request.query.with_content ?? true),
   );
 
   api.put(

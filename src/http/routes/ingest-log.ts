@@ -96,6 +96,8 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
       const { source, record } = await load(request.params.source_id, request.params.log_id);
       // A rejected request failed verification: replaying it would forward what nobody vouched for.
       if (record.msgId === null) throw new ApiError('not_replayable');
+      const message = await store.getMessage(source.appId, record.msgId);
+      if (message && message.expungedAt !== null) throw new ApiError('missing_payload');
       const queued = await store.replayMessage(source.appId, record.msgId, Date.now());
       wakeDispatcher();
       reply.code(202);

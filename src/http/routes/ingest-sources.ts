@@ -51,7 +51,8 @@ function sourceInput(body: SourceFields, base?: Source): SourceInput {
       `Source type "${input.type}" is not supported; use one of: ${SOURCE_TYPES.join(', ')}.`,
     );
   }
-  if (problem) throw new ApiError(problem);
+  // A source's secret sits in its config: the 422 says so.
+  if (problem) throw new ApiError(problem, undefined, ['body', 'config', 'secret']);
   return input;
 }
 

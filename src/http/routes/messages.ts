@@ -140,6 +140,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message) throw new ApiError('message_not_found');
+      if (message.expungedAt !== null) throw new ApiError('missing_payload');
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
       await store.resend(app.id, message.id, endpoint.id, Date.now());
       wakeDispatcher();

@@ -4,6 +4,7 @@ import { makeCatalog } from './catalog.js';
 import { createPool, DUE_CHANNEL, migrate, type PgContext, queryConfig, type Sql, txOn } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
+import { makeExamples } from './examples.js';
 import { makeExpunge } from './expunge.js';
 import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
@@ -64,6 +65,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makePlumbing(ctx),
     ...makeSources(ctx),
     ...makeExpunge(ctx),
+    ...makeExamples(ctx),
     onDue(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);

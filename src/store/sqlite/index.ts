@@ -4,6 +4,7 @@ import { type Checkpointer, startCheckpointer } from './checkpointer.js';
 import { openDatabase, type SqliteContext, type Synchronous, statementCache } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
+import { makeExamples } from './examples.js';
 import { makeExpunge } from './expunge.js';
 import { makeGroupCommit } from './group-commit.js';
 import { makeMessages } from './messages.js';
@@ -47,6 +48,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makePlumbing(ctx),
     ...makeSources(ctx),
     ...makeExpunge(ctx),
+    ...makeExamples(ctx),
     // One process owns the file: its own API wakes its dispatcher directly.
     onDue: () => () => {},
     close: async () => {
