@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import { type Body, bodyOf, bodyText } from '../domain/body.js';
 import { type Cidr, ipLiteralOf, isAddressAllowed } from '../domain/ssrf.js';
 import { makeGuardedLookup, RefusedAddressError, type Resolve } from './guarded-lookup.js';
 
@@ -18,14 +19,14 @@ export interface SenderOptions {
 export interface SendRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: Body;
 }
 
 export interface SendResult {
   /** 0 when no HTTP response arrived. */
   statusCode: number;
-  /** The response body (bounded), or the reason no response arrived. */
-  response: string;
+  /** The response body (bounded; bytes when not UTF-8), or the reason no response arrived. */
+  response: Body;
   durationMs: number;
   retryAfter: string | undefined;
   /** The `webhook-delivery` response header (Svix receiver control), as sent. */
@@ -204,25 +205,24 @@ class Answer implements Dispatcher.DispatchHandler {
     this.#controller?.abort(new Error(TIMED_OUT));
   }
 
-  #body(): string {
+  /** Text when the receiver answered UTF-8, else its bytes as they came (see Body). */
+  #body(): Body {
     const chunks = this.#chunks;
-    return chunks.length === 1
-      ? chunks[0]!.toString('utf8')
-      : Buffer.concat(chunks, this.#size).toString('utf8');
+    return bodyOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size));
   }
 
-  #answered(response: string): void {
+  #answered(response: Body): void {
     this.#settle(this.#statusCode, response);
   }
 
-  #settle(statusCode: number, response: string): void {
+  #settle(statusCode: number, response: Body): void {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
     const durationMs = Math.round(performance.now() - this.#started);
     this.resolve(
       statusCode === 0
-        ? noAnswer(response, durationMs)
+        ? noAnswer(bodyText(response), durationMs)
         : {
             statusCode,
             response,

@@ -18,7 +18,6 @@ export const ERRORS = {
   unsupported_source_type: { status: 422, detail: 'This source type is not supported.' },
   missing_source_secret: { status: 422, detail: 'This source type needs config.secret to verify requests.' },
   not_replayable: { status: 409, detail: 'A rejected request was never accepted and cannot be replayed.' },
-  unsupported_encoding: { status: 415, detail: 'The request body is not valid UTF-8.' },
   conflict: { status: 409, detail: 'A resource with this identifier already exists.' },
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { registerNulGuard } from './nul-guard.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/applications.js';
 import { attemptRoutes } from './routes/attempts.js';
@@ -100,6 +101,7 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     // Sources and operational webhooks are the operator's: app-scoped tokens never manage them.
     if (path.startsWith('/ingest/') || path.startsWith(OPERATIONAL_PATH_PREFIX)) requireAdmin(request);
   });
+  registerNulGuard(api);
   registerIdempotency(api, options.store);
 
   api.get('/api/v1/health', { schema: { tags: ['Health'], security: [] } }, async (_request, reply) => {

@@ -1,3 +1,4 @@
+import { bodyText } from '../domain/body.js';
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
 import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
@@ -64,16 +65,20 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
   };
 }
 
-/** JSON payloads as JSON; a provider's form-encoded or other raw body as its text. */
+/**
+ * JSON payloads as JSON; a provider's form-encoded or other raw body as its text (bytes that are
+ * not UTF-8 shown with U+FFFD: the exact bytes are what endpoints receive).
+ */
 function payloadValue(m: Message): unknown {
+  const text = bodyText(m.payload);
   if (m.contentType === null || /json/i.test(m.contentType)) {
     try {
-      return JSON.parse(m.payload);
+      return JSON.parse(text);
     } catch {
-      return m.payload;
+      return text;
     }
   }
-  return m.payload;
+  return text;
 }
 
 export function attemptOut(a: Attempt) {
@@ -83,7 +88,8 @@ export function attemptOut(a: Attempt) {
     msgId: a.msgId,
     endpointId: a.endpointId,
     url: a.url,
-    response: a.response,
+    // Svix's `response` is a string: a receiver's bytes that are not UTF-8 are shown with U+FFFD.
+    response: bodyText(a.response),
     responseStatusCode: a.responseStatusCode,
     responseDurationMs: a.durationMs,
     status: MESSAGE_STATUS[status],

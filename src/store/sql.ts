@@ -63,9 +63,10 @@ export const SETTLE_DELIVERY = `UPDATE deliveries
       manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
   WHERE id = ? AND locked_by = ? AND status = 'pending'`;
 
-export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response, duration_ms,
-    succeeded, manual, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Parameters: attemptInsertValues (rows.ts). */
+export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response,
+    response_bytes, duration_ms, succeeded, manual, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Fails an endpoint's waiting deliveries at once when it is disabled, so they neither wait in
@@ -102,9 +103,10 @@ export const PRUNABLE_MESSAGES = `SELECT id FROM messages m WHERE created_at < ?
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.status = 'pending')
   ORDER BY created_at LIMIT ?`;
 
-export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers,
-    channels, tags, deliver_at, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Parameters: messageInsertValues (rows.ts). */
+export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, payload_bytes, content_type,
+    headers, channels, tags, deliver_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export const INSERT_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at,
     updated_at)
@@ -149,3 +151,8 @@ export const CLEAR_ENDPOINT_HEALTH = `UPDATE endpoints
   SET disabled_reason = NULL, consecutive_failures = 0, failing_since = NULL, circuit_open_until = 0,
       circuit_period_ms = 0
   WHERE id = ?`;
+
+/** Parameters: inboundInsertValues (rows.ts). */
+export const INSERT_INBOUND = `INSERT INTO inbound_requests (id, source_id, status, status_code, reason, msg_id, event_type,
+    dedupe_key, headers, body, body_bytes, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

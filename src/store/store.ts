@@ -1,3 +1,4 @@
+import type { Body } from '../domain/body.js';
 import type { DisabledReason, HealthPolicy } from '../domain/health.js';
 import type {
   App,
@@ -210,7 +211,8 @@ export interface SecretRotation {
 export interface PublishInput {
   eventType: string;
   eventId: string | null;
-  payload: string;
+  /** JSON text, or a provider's raw body (see Body). */
+  payload: Body;
   channels: string[] | null;
   /** Default null: application/json. */
   contentType?: string | null;
@@ -255,7 +257,8 @@ export interface SourceInput {
 /** What the inbound gateway decided about one provider request, and what it keeps of it. */
 export type InboundInput = {
   headers: Record<string, string>;
-  body: string;
+  /** The body as received, up to the request log's bound. */
+  body: Body;
   eventType: string | null;
 } & (
   | { outcome: 'rejected'; statusCode: number; reason: string }
@@ -289,7 +292,7 @@ export interface ClaimedDelivery {
   attemptsMade: number;
   trigger: AttemptTrigger;
   url: string;
-  payload: string;
+  payload: Body;
   /** Content type of the payload: application/json unless a provider sent something else. */
   contentType: string;
   /** Provider headers passed through (inbound), then the endpoint's custom headers on top. */

@@ -936,6 +936,125 @@ export function describeStoreConformance(
       }
     });
 
+    it('keeps foreign bytes exactly: NUL and bytes that are not UTF-8 in a body, a payload and an answer', async () => {
+      const { store, close } = await openStore();
+      try {
+        const nulAndBadUtf8 = Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe]);
+        const nulText = 'a\u0000b';
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        await store.createEndpoint(source.appId, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const logged = await store.recordInbound(
+          source,
+          {
+            headers: { 'content-type': 'application/octet-stream' },
+            body: nulAndBadUtf8,
+            eventType: 'unknown',
+            outcome: 'accepted',
+            dedupeKey: null,
+            dedupeSince: 0,
+            publish: {
+              eventType: 'unknown',
+              eventId: null,
+              payload: nulAndBadUtf8,
+              contentType: 'application/octet-stream',
+              channels: null,
+            },
+          },
+          now,
+        );
+        const bytesOf = (body: string | Uint8Array | undefined) => Buffer.from(body ?? '');
+        expect(bytesOf((await store.getInbound(source.id, logged.id))?.body)).toEqual(nulAndBadUtf8);
+        expect(bytesOf((await store.getMessage(source.appId, logged.msgId!))?.payload)).toEqual(
+          nulAndBadUtf8,
+        );
+        // A text publish stays text.
+        await store.publish(
+          source.appId,
+          { eventType: 'x', eventId: null, payload: '{"a":1}', channels: null },
+          now,
+        );
+        const claimed = await claim(store, 'w', now);
+        expect(claimed).toHaveLength(2);
+        expect(claimed.map((d) => d.payload)).toEqual([nulAndBadUtf8, '{"a":1}']);
+        await record(store, [
+          {
+            leaseId: 'w',
+            deliveryId: claimed[0]!.deliveryId,
+            attempt: { ...attempt(claimed[0]!, now, 200), response: nulAndBadUtf8 },
+            next: { kind: 'succeeded' },
+          },
+          {
+            leaseId: 'w',
+            deliveryId: claimed[1]!.deliveryId,
+            attempt: { ...attempt(claimed[1]!, now + 1, 200), response: nulText },
+            next: { kind: 'succeeded' },
+          },
+        ]);
+        const attempts = await store.listAttempts(source.appId, NO_ATTEMPT_FILTER, FIRST_PAGE);
+        expect(attempts.data.map((a) => bytesOf(a.response))).toEqual([Buffer.from(nulText), nulAndBadUtf8]);
+        expect(
+          (await store.getAttempt(source.appId, claimed[0]!.msgId, attempts.data[1]!.id))?.response,
+        ).toEqual(nulAndBadUtf8);
+      } finally {
+        await close();
+      }
+    });
+
+    it("stores a provider's labels that carry a NUL, and still recognises its retries by them", async () => {
+      const { store, close } = await openStore();
+      try {
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        const inbound = (now: number) =>
+          store.recordInbound(
+            source,
+            {
+              headers: {},
+              body: '{}',
+              eventType: 'x',
+              outcome: 'accepted',
+              dedupeKey: 'evt_\u0000_1',
+              dedupeSince: 0,
+              publish: { eventType: 'x', eventId: null, payload: '{}', channels: null },
+            },
+            now,
+          );
+        const first = await inbound(Date.now());
+        const again = await inbound(Date.now() + 1);
+        expect(first.status).toBe('accepted');
+        expect(again).toMatchObject({ status: 'duplicate', msgId: first.msgId });
+        const rejected = await store.recordInbound(
+          source,
+          {
+            headers: {},
+            body: '',
+            eventType: null,
+            outcome: 'rejected',
+            statusCode: 401,
+            reason: 'bad \u0000',
+          },
+          Date.now(),
+        );
+        expect((await store.getInbound(source.id, rejected.id))?.reason).toBe('bad \uFFFD');
+      } finally {
+        await close();
+      }
+    });
+
     it('commits the other writes of a batch when one of them fails', async () => {
       const { store, close } = await openStore();
       try {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { bodyText } from '../../domain/body.js';
 import { ApiError } from '../../domain/errors.js';
 import type { InboundRecord } from '../../domain/model.js';
 import type { Store } from '../../store/store.js';
@@ -30,7 +31,8 @@ async function logOut(store: Store, appId: string, r: InboundRecord) {
     status_code: r.statusCode,
     error_text: r.reason,
     headers: r.headers,
-    payload: r.body,
+    // A string on the wire (Svix Ingest): bytes that are not UTF-8 are shown with U+FFFD.
+    payload: bodyText(r.body),
     event_type: r.eventType,
     msg_id: r.msgId,
     deliveries: deliveries.map((d) => ({

@@ -88,7 +88,7 @@ async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Published[]
   const inserted = new Set(
     (
       await tx.rows<{ id: string }>(INSERT_MESSAGES_WITH_DELIVERIES, [
-        ...columnsOf(messages.map(messageInsertValues), 11),
+        ...columnsOf(messages.map(messageInsertValues), 12),
         ...columnsOf(deliveries, 6),
       ])
     ).map((r) => r.id),
@@ -105,7 +105,7 @@ async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Published[]
 }
 
 const MESSAGE_COLUMNS =
-  'id, app_id, event_type, event_id, payload, content_type, headers, channels, tags, deliver_at, created_at';
+  'id, app_id, event_type, event_id, payload, payload_bytes, content_type, headers, channels, tags, deliver_at, created_at';
 
 /** A publish whose eventId is taken answers with that message: prepared, its columns named (see Prepared). */
 const MESSAGE_BY_EVENT_ID = prepared(
@@ -128,8 +128,8 @@ const SUBSCRIBERS_OF_APPS = prepared(`SELECT e.id, e.app_id, e.event_types, e.ch
  */
 const INSERT_MESSAGES_WITH_DELIVERIES = prepared(`WITH m AS (
     INSERT INTO messages (${MESSAGE_COLUMNS})
-    SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
-      ?::text[], ?::text[], ?::bigint[], ?::bigint[])
+    SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::text[],
+      ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])
     ${ON_EVENT_ID_CONFLICT}
     RETURNING id),
   d AS (

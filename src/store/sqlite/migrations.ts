@@ -177,4 +177,13 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX attempts_by_app;
   DELETE FROM attempts WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = attempts.msg_id);
   `,
+  `
+  -- Foreign bytes (store/bytes.ts): a message payload, an inbound request body or a receiver's
+  -- answer that text cannot hold (a NUL, bytes that are not UTF-8) is kept here, its text column
+  -- left empty. Nullable without a default: adding them rewrites nothing, and rows written before
+  -- read as they did.
+  ALTER TABLE messages ADD COLUMN payload_bytes BLOB;
+  ALTER TABLE inbound_requests ADD COLUMN body_bytes BLOB;
+  ALTER TABLE attempts ADD COLUMN response_bytes BLOB;
+  `,
 ];
