@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
-import { makeAuthenticator, requireAdmin } from './auth.js';
+import { makeAuthenticator } from './auth.js';
+import { registerCallers } from './callers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
 import { accessRoutes } from './routes/access.js';
@@ -17,7 +18,7 @@ import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
 import { ingestLogRoutes } from './routes/ingest-log.js';
 import { ingestSourceRoutes } from './routes/ingest-sources.js';
 import { messageRoutes } from './routes/messages.js';
-import { OPERATIONAL_PATH_PREFIX, operationalWebhookRoutes } from './routes/operational-webhooks.js';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
@@ -43,9 +44,6 @@ function parseQuery(text: string): Record<string, string | string[]> {
   }
   return out;
 }
-
-/** Paths served without a token. */
-const PUBLIC_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping', '/openapi.json']);
 
 export async function buildApi(options: HttpOptions): Promise<Api> {
   const api = Fastify({
@@ -91,24 +89,26 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     },
   });
 
-  const authenticate = makeAuthenticator(options.store, options.adminTokenHash);
-  api.addHook('onRequest', async (request) => {
-    const path = request.url.split('?', 1)[0]!;
-    // Providers authenticate by the ingest URL's token and their signature, not a bearer token.
-    if (PUBLIC_PATHS.has(path) || path.startsWith('/in/')) return;
-    await authenticate(request);
-    // Sources and operational webhooks are the operator's: app-scoped tokens never manage them.
-    if (path.startsWith('/ingest/') || path.startsWith(OPERATIONAL_PATH_PREFIX)) requireAdmin(request);
-  });
+  registerCallers(api, makeAuthenticator(options.store, options.adminTokenHash));
   registerIdempotency(api, options.store);
 
-  api.get('/api/v1/health', { schema: { tags: ['Health'], security: [] } }, async (_request, reply) => {
-    reply.code(204).send();
-  });
-  api.get('/api/v1/health/ping', { schema: { hide: true } }, async (_request, reply) => {
-    reply.code(204).send();
-  });
-  api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+  api.get(
+    '/api/v1/health',
+    { config: { caller: 'public' }, schema: { tags: ['Health'], security: [] } },
+    async (_request, reply) => {
+      reply.code(204).send();
+    },
+  );
+  api.get(
+    '/api/v1/health/ping',
+    { config: { caller: 'public' }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.code(204).send();
+    },
+  );
+  api.get('/openapi.json', { config: { caller: 'public' }, schema: { hide: true } }, async () =>
+    api.swagger(),
+  );
 
   for (const routes of [
     applicationRoutes,

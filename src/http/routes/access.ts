@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { generateAppToken, hashToken, loadApp, requireAdmin } from '../auth.js';
+import { generateAppToken, hashToken, loadApp } from '../auth.js';
 import { AppIdParams, errorResponses } from '../schemas/common.js';
 import { AppPortalAccessIn, AppPortalAccessOut } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
@@ -11,7 +11,7 @@ export function accessRoutes(api: Api, { store, appTokenTtlSeconds }: ApiDeps): 
     '/api/v1/auth/app-portal-access/:app_id',
     {
       // Never replayed from the idempotency table: that would keep the token there in clear.
-      config: { idempotent: false },
+      config: { caller: 'admin', idempotent: false },
       schema: {
         tags: ['Authentication'],
         params: AppIdParams,
@@ -20,7 +20,6 @@ export function accessRoutes(api: Api, { store, appTokenTtlSeconds }: ApiDeps): 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const inline = request.body?.application;
       if (inline && !(await store.getApp(request.params.app_id))) {
         await createOrGetApp(store, appInput({ ...inline, uid: request.params.app_id }), true);

@@ -23,6 +23,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -65,6 +66,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -93,6 +95,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: MessageParams,
@@ -111,6 +114,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: MessageParams,
@@ -130,6 +134,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: ResendParams,
