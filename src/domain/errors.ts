@@ -6,6 +6,10 @@
 export const ERRORS = {
   unauthorized: { status: 401, detail: 'Missing or invalid authentication token.' },
   forbidden: { status: 403, detail: 'This token may not perform this operation.' },
+  not_app_token: {
+    status: 403,
+    detail: 'Only app tokens can be logged out; the admin token is set by configuration.',
+  },
   not_found: { status: 404, detail: 'The requested resource was not found.' },
   app_not_found: { status: 404, detail: 'Application not found.' },
   endpoint_not_found: { status: 404, detail: 'Endpoint not found.' },

@@ -137,6 +137,8 @@ export interface Store {
   saveAppToken(tokenHash: string, token: AppToken, expiresAt: number): Promise<void>;
   /** What a (hashed) app-scoped token grants, if it exists and has not expired. */
   findAppToken(tokenHash: string, now: number): Promise<AppToken | null>;
+  /** Deletes an app-scoped token (logout); false if there was none with this hash. */
+  revokeAppToken(tokenHash: string): Promise<boolean>;
 
   /**
    * Deletes idempotency records created before `idempotencyBefore` and app tokens expired by

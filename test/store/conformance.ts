@@ -481,6 +481,23 @@ export function describeStoreConformance(
       }
     });
 
+    it('revokes one app token by its hash and leaves the others working', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('tokens', 'uid-tokens'));
+        const now = Date.now();
+        await store.saveAppToken('gone', { appId: app.id, readOnly: false }, now + 60_000);
+        await store.saveAppToken('kept', { appId: app.id, readOnly: true }, now + 60_000);
+        expect(await store.revokeAppToken('gone')).toBe(true);
+        expect(await store.findAppToken('gone', now)).toBeNull();
+        expect(await store.findAppToken('kept', now)).toEqual({ appId: app.id, readOnly: true });
+        expect(await store.revokeAppToken('gone')).toBe(false);
+        expect(await store.revokeAppToken('never')).toBe(false);
+      } finally {
+        await close();
+      }
+    });
+
     it('stores idempotent responses made together, the first of a key staying, and finds each by scope and key', async () => {
       const { store, close } = await openStore();
       try {

@@ -43,6 +43,7 @@ type PlumbingStore = Pick<
   | 'setSetting'
   | 'saveAppToken'
   | 'findAppToken'
+  | 'revokeAppToken'
   | 'pruneExpired'
   | 'pruneRetention'
 >;
@@ -100,6 +101,8 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
       const row = await tokenByHash(hash);
       return row && row.expires_at > now ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
     },
+    revokeAppToken: (hash) =>
+      commit(async (tx) => (await tx.run('DELETE FROM app_tokens WHERE hash = ?', [hash])) > 0),
     pruneExpired: (now, idempotencyBefore, batch) =>
       commit(async (tx) => {
         const idempotency = await tx.run(

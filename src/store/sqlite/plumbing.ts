@@ -10,6 +10,7 @@ type PlumbingStore = Pick<
   | 'setSetting'
   | 'saveAppToken'
   | 'findAppToken'
+  | 'revokeAppToken'
   | 'pruneExpired'
   | 'pruneRetention'
 >;
@@ -54,6 +55,8 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
       ) as { app_id: string; read_only: number } | undefined;
       return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
     },
+    revokeAppToken: (hash) =>
+      commit(() => prepare('DELETE FROM app_tokens WHERE hash = ?').run(hash).changes > 0),
     pruneExpired: (now, idempotencyBefore, batch) =>
       commit(() => {
         const idempotency = prepare(
