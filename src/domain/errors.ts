@@ -28,6 +28,13 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },
   bad_request: { status: 400, detail: 'The request is malformed.' },
+  header_too_large: {
+    status: 431,
+    detail: 'The request line and headers are larger than the server accepts.',
+  },
+  request_timeout: { status: 408, detail: 'The request was not received in time.' },
+  expectation_failed: { status: 417, detail: 'Only "Expect: 100-continue" is supported.' },
+  shutting_down: { status: 503, detail: 'This server is shutting down; retry the request.' },
   validation: { status: 422, detail: 'The request is invalid.' },
   invalid_url: { status: 422, detail: 'The endpoint URL must be an absolute http(s) URL.' },
   url_not_allowed: {

@@ -7,6 +7,7 @@ import { makeAuthenticator } from './auth.js';
 import { registerCallers } from './callers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { clientErrorHandler, registerListenerErrors } from './listener-errors.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/applications.js';
 import { attemptRoutes } from './routes/attempts.js';
@@ -57,6 +58,9 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     routerOptions: { querystringParser: parseQuery, maxParamLength: 256 },
     // Router-level refusals (a longer path id, malformed percent-encoding) answer {code, detail} too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // So do Node's parser (431, 400, 408) and a server closing (503): see listener-errors.ts.
+    clientErrorHandler,
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON bodies arrive typed: no coercion there (123 is not a name). Query strings and path
@@ -89,6 +93,7 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     },
   });
 
+  registerListenerErrors(api);
   registerCallers(api, makeAuthenticator(options.store, options.adminTokenHash));
   registerIdempotency(api, options.store);
 
