@@ -7,10 +7,11 @@ import { makeSecretBox, PLAINTEXT_BOX } from '../domain/secret-box.js';
 import { buildApi } from '../http/app.js';
 import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
 import type { Api } from '../http/types.js';
+import type { HealthListener } from '../store/health.js';
 import { openPostgresStore } from '../store/postgres/index.js';
 import { withSealedSecrets } from '../store/sealed.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
-import type { Store } from '../store/store.js';
+import { openSqliteStore, type SqliteStoreOptions } from '../store/sqlite/index.js';
+import type { Store, StoreHealth } from '../store/store.js';
 import type { HookgateConfig } from './config.js';
 import { type MetricsServer, makeMetrics, serveMetrics } from './metrics.js';
 
@@ -27,6 +28,11 @@ export interface RunningHookgate {
   /** The delivery loop; null on an API-only node. */
   dispatcher: Dispatcher | null;
   log: pino.Logger;
+  /**
+   * Settles when the store turns fatal (a failed WAL flush): health answers 503 from then on,
+   * and the process must restart; `hookgate serve` stops and exits non-zero.
+   */
+  fatal: Promise<StoreHealth>;
   /** Stops accepting requests, lets in-flight attempts finish (up to `deadlineMs`), closes the store. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -50,17 +56,38 @@ async function adminTokenHash(store: Store, configured: string | null) {
   return { hash: hashToken(token), generated: token };
 }
 
-async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Store> {
+/** Seams of the SQLite store for tests (a WAL flush that fails, a size limit); default none. */
+export type StartOptions = Pick<SqliteStoreOptions, 'walFlush' | 'maxPageCount'>;
+
+/** Logs each change of the store's health once: an outage is one line, not one per request. */
+function healthLog(log: pino.Logger): HealthListener {
+  return (health, err) => {
+    if (health.state === 'ok') log.info('storage available again');
+    else if (health.state === 'fatal')
+      log.fatal({ err, fault: health.fault }, 'storage failed; restart needed');
+    else log.error({ err, fault: health.fault, retryable: health.retryable }, 'storage unavailable');
+  };
+}
+
+async function openStore(
+  config: HookgateConfig,
+  log: pino.Logger,
+  onHealth: HealthListener,
+  seams: StartOptions,
+): Promise<Store> {
   const store = config.databaseUrl
     ? await openPostgresStore({
         connectionString: config.databaseUrl,
         poolSize: config.pgPoolSize,
         onError: (err) => log.warn({ err }, 'PostgreSQL connection lost; a new one replaces it'),
+        onHealth,
       })
     : openSqliteStore({
         path: config.dbPath,
         synchronous: config.synchronous,
         onError: (err) => log.warn({ err }, 'background WAL checkpoint failed'),
+        onHealth,
+        ...seams,
       });
   // Without a key secrets stay plaintext, and a sealed one found in storage is an error, not garbage.
   return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
@@ -79,9 +106,21 @@ function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger)
  * The composition root: the store, then (by role) the API listening and the dispatcher
  * delivering. Every node of a PostgreSQL deployment runs this with the same database.
  */
-export async function startHookgate(config: HookgateConfig): Promise<RunningHookgate> {
+export async function startHookgate(
+  config: HookgateConfig,
+  seams: StartOptions = {},
+): Promise<RunningHookgate> {
   const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
-  const store = await openStore(config, log);
+  let reportFatal: (health: StoreHealth) => void = () => {};
+  const fatal = new Promise<StoreHealth>((resolve) => {
+    reportFatal = resolve;
+  });
+  const logHealth = healthLog(log);
+  const onHealth: HealthListener = (health, err) => {
+    logHealth(health, err);
+    if (health.state === 'fatal') reportFatal(health);
+  };
+  const store = await openStore(config, log, onHealth, seams);
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   let sender: Sender | null = null;
   let dispatcher: Dispatcher | null = null;
@@ -161,6 +200,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     api,
     dispatcher,
     log,
+    fatal,
     async stop(deadlineMs = 10_000) {
       clearInterval(housekeeping);
       stopListening();

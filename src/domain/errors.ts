@@ -36,8 +36,31 @@ export const ERRORS = {
   },
   reserved_header: { status: 422, detail: 'This header is set by Hookgate and cannot be overridden.' },
   invalid_header: { status: 422, detail: 'Header names must be tokens and values may not contain CR or LF.' },
+  // Storage faults (see the store's health): 503, so clients and load balancers try again or
+  // elsewhere, and `retryAfterSeconds` becomes the Retry-After header (RFC 9110 §10.2.3).
+  database_unavailable: {
+    status: 503,
+    detail: 'The database is unavailable; nothing was stored. Try again shortly.',
+    retryAfterSeconds: 5,
+  },
+  storage_full: {
+    status: 503,
+    detail: 'Storage is full; nothing was stored. Try again once space is freed.',
+    retryAfterSeconds: 30,
+  },
+  storage_lost: {
+    status: 503,
+    detail:
+      'The database file was removed or replaced while the server ran; nothing more is accepted until an operator restores it.',
+  },
+  storage_failed: {
+    status: 503,
+    detail:
+      'A write to disk failed and the server is restarting; the request may have been stored: retry it with the same idempotency key.',
+    retryAfterSeconds: 5,
+  },
   internal: { status: 500, detail: 'Internal server error.' },
-} as const satisfies Record<string, { status: number; detail: string }>;
+} as const satisfies Record<string, { status: number; detail: string; retryAfterSeconds?: number }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -46,10 +69,17 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail?: string,
+    options?: ErrorOptions,
   ) {
-    super(detail ?? ERRORS[code].detail);
+    super(detail ?? ERRORS[code].detail, options);
     this.status = ERRORS[code].status;
   }
+}
+
+/** How long a client should wait before trying again after `code`, in seconds; null: no advice. */
+export function retryAfterSeconds(code: ErrorCode): number | null {
+  const error: { status: number; retryAfterSeconds?: number } = ERRORS[code];
+  return error.retryAfterSeconds ?? null;
 }
 
 /** Normalises anything thrown into an Error, so callers can log and branch on one type. */

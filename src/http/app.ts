@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { ApiError } from '../domain/errors.js';
 import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -102,7 +103,10 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   });
   registerIdempotency(api, options.store);
 
+  // Readiness: 503 with the store's fault (a flag read, no query) while writes cannot succeed.
   api.get('/api/v1/health', { schema: { tags: ['Health'], security: [] } }, async (_request, reply) => {
+    const health = options.store.health();
+    if (health.state !== 'ok') throw new ApiError(health.fault);
     reply.code(204).send();
   });
   api.get('/api/v1/health/ping', { schema: { hide: true } }, async (_request, reply) => {

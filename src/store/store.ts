@@ -151,8 +151,28 @@ export interface Store {
    */
   pruneRetention(before: number, batch: number): Promise<RetentionResult>;
 
+  /**
+   * Whether the store can take writes now, as last observed: a flag read, no query (the health
+   * route and the error handler read it on every call).
+   */
+  health(): StoreHealth;
+
   close(): Promise<void>;
 }
+
+/** A storage fault: each is an API error code (domain/errors.ts), answered 503. */
+export type StorageFault = 'database_unavailable' | 'storage_full' | 'storage_lost' | 'storage_failed';
+
+/**
+ * The store's health. `unavailable` and retryable: the store probes and returns to `ok` by
+ * itself (the database is back, space was freed). `unavailable` and not retryable: it stays so
+ * until an operator acts (the database file was removed). `fatal`: the process must restart
+ * (a WAL flush failed: what is on disk is no longer known).
+ */
+export type StoreHealth =
+  | { state: 'ok' }
+  | { state: 'unavailable'; fault: StorageFault; retryable: boolean }
+  | { state: 'fatal'; fault: StorageFault };
 
 export interface PageQuery {
   limit: number;
