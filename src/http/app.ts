@@ -21,8 +21,11 @@ import { OPERATIONAL_PATH_PREFIX, operationalWebhookRoutes } from './routes/oper
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
-  /** SHA-256 (hex) of the admin token. */
-  adminTokenHash: string;
+  /**
+   * SHA-256 (hex) of the admin token, or a function answering it on each request when it may
+   * still change after the API listens (see adminTokenHash in cli/server.ts).
+   */
+  adminTokenHash: string | (() => string);
   /** Largest accepted request body in bytes; larger gets 413. */
   maxPayloadBytes: number;
   /** The process's logger; default: none. */
