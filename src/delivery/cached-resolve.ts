@@ -25,7 +25,7 @@ export const REAL_TIMERS: Timers = {
 export interface CachedResolveOptions {
   /** Asked on a cache miss. */
   resolve: Resolve;
-  /** Resolutions that may hold a slot at once. Default 2 (see CONCURRENT_LOOKUPS). */
+  /** Resolutions that may hold a slot at once. Default 2. */
   concurrency?: number;
   /**
    * Resolutions that may still be running, those past their timeout included (a getaddrinfo
@@ -142,7 +142,8 @@ export function makeCachedResolve(options: CachedResolveOptions): CachedResolve 
     // Past its timeout a resolution gives its slot to the next name, but keeps counting as
     // running (its thread is still taken) until the resolver answers.
     call.slotTimer = timers.setTimeout(() => releaseSlot(call), timeoutMs);
-    resolve(call.hostname).then(
+    // A resolver that throws instead of rejecting must not leave the call running forever.
+    new Promise<ResolvedAddress[]>((ok) => ok(resolve(call.hostname))).then(
       (records) => finish(call, null, remember(call.hostname, records)),
       (error: unknown) => finish(call, error instanceof Error ? error : new Error(String(error)), []),
     );
