@@ -179,7 +179,9 @@ program
     } else if (hookgate.generatedAdminToken) {
       lines.push(`Admin token (shown once, only its hash is stored): ${hookgate.generatedAdminToken}`);
     } else if (!config.adminToken) {
-      lines.push('Admin token: the one printed on first start (or set HOOKGATE_ADMIN_TOKEN).');
+      lines.push(
+        'Admin token: the one printed on first start, by this node or another (or set HOOKGATE_ADMIN_TOKEN).',
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     let stopping = false;

@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from './json-depth.js';
+
 /**
  * Every error the API can answer with, defined once: a stable machine-readable code, an HTTP
  * status and a sentence for people. Routes throw `ApiError`; one handler turns it into
@@ -23,6 +25,10 @@ export const ERRORS = {
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },
+  json_too_deep: {
+    status: 422,
+    detail: `The request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep.`,
+  },
   bad_request: { status: 400, detail: 'The request is malformed.' },
   validation: { status: 422, detail: 'The request is invalid.' },
   invalid_url: { status: 422, detail: 'The endpoint URL must be an absolute http(s) URL.' },

@@ -4,6 +4,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { ApiError } from '../domain/errors.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import { makeAuthenticator, requireAdmin } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -22,8 +23,11 @@ import { OPERATIONAL_PATH_PREFIX, operationalWebhookRoutes } from './routes/oper
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
-  /** SHA-256 (hex) of the admin token. */
-  adminTokenHash: string;
+  /**
+   * SHA-256 (hex) of the admin token, or a function answering it on each request when it may
+   * still change after the API listens (see adminTokenHash in cli/server.ts).
+   */
+  adminTokenHash: string | (() => string);
   /** Largest accepted request body in bytes; larger gets 413. */
   maxPayloadBytes: number;
   /** The process's logger; default: none. */
@@ -76,9 +80,13 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   // body, not malformed JSON; routes that need a body still answer 422.
   const parseJson = api.getDefaultJsonParser('error', 'ignore');
   api.removeContentTypeParser('application/json');
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    // Refused before parsing: what walks a parsed body recursively (serialising the payload)
+    // would overflow the stack, and parsing hundreds of thousands of levels stalls everyone.
+    if (jsonDepthExceeds(body as string)) return done(new ApiError('json_too_deep'), undefined);
+    parseJson(request, body as string, done);
+  });
 
   api.decorateRequest('principal', null as never);
   api.setErrorHandler(errorHandler);

@@ -134,6 +134,12 @@ export interface Store {
   saveIdempotentResponse(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` only if the key has none yet, atomically (nodes starting together
+   * race on it), and returns the value stored once it is durable: `value` if this call stored
+   * it, else the one already there.
+   */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
   saveAppToken(tokenHash: string, token: AppToken, expiresAt: number): Promise<void>;
   /** What a (hashed) app-scoped token grants, if it exists and has not expired. */
   findAppToken(tokenHash: string, now: number): Promise<AppToken | null>;

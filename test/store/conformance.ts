@@ -936,6 +936,24 @@ export function describeStoreConformance(
       }
     });
 
+    it('stores a setting if absent exactly once, even when callers race', async () => {
+      const { store, close } = await openStore();
+      try {
+        await store.setSetting('other', 'untouched');
+        const results = await Promise.all(
+          ['a', 'b', 'c', 'd'].map((value) => store.setSettingIfAbsent('first-start', value)),
+        );
+        // Every caller learns the same winner, and it is one of the values offered.
+        expect(new Set(results).size).toBe(1);
+        expect(['a', 'b', 'c', 'd']).toContain(results[0]);
+        expect(await store.getSetting('first-start')).toBe(results[0]);
+        expect(await store.setSettingIfAbsent('first-start', 'later')).toBe(results[0]);
+        expect(await store.getSetting('other')).toBe('untouched');
+      } finally {
+        await close();
+      }
+    });
+
     it('commits the other writes of a batch when one of them fails', async () => {
       const { store, close } = await openStore();
       try {

@@ -41,6 +41,7 @@ type PlumbingStore = Pick<
   | 'saveIdempotentResponse'
   | 'getSetting'
   | 'setSetting'
+  | 'setSettingIfAbsent'
   | 'saveAppToken'
   | 'findAppToken'
   | 'pruneExpired'
@@ -86,6 +87,17 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
           'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
           [key, value],
         );
+      }),
+    setSettingIfAbsent: (key, value) =>
+      commit(async (tx) => {
+        // ON CONFLICT waits for a concurrent insert of the key to commit, then returns no row.
+        const [inserted] = await tx.rows<{ value: string }>(
+          'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING value',
+          [key, value],
+        );
+        if (inserted) return inserted.value;
+        const [stored] = await tx.rows<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]);
+        return stored!.value;
       }),
     saveAppToken: (hash, token, expiresAt) =>
       commit(async (tx) => {

@@ -8,6 +8,7 @@ type PlumbingStore = Pick<
   | 'saveIdempotentResponse'
   | 'getSetting'
   | 'setSetting'
+  | 'setSettingIfAbsent'
   | 'saveAppToken'
   | 'findAppToken'
   | 'pruneExpired'
@@ -37,6 +38,14 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
         prepare(
           'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
         ).run(key, value);
+      }),
+    setSettingIfAbsent: (key, value) =>
+      commit(() => {
+        prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(
+          key,
+          value,
+        );
+        return prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string;
       }),
     saveAppToken: (hash, token, expiresAt) =>
       commit(() => {
