@@ -5,6 +5,7 @@ import { createPool, DUE_CHANNEL, migrate, type PgContext, queryConfig, type Sql
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { makeGroupCommit } from './group-commit.js';
+import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
@@ -61,6 +62,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeIdempotency(ctx),
     ...makeSources(ctx),
     onDue(fn) {
       listeners.add(fn);

@@ -5,6 +5,7 @@ import { openDatabase, type SqliteContext, type Synchronous, statementCache } fr
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { makeGroupCommit } from './group-commit.js';
+import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
@@ -44,6 +45,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeIdempotency(ctx),
     ...makeSources(ctx),
     // One process owns the file: its own API wakes its dispatcher directly.
     onDue: () => () => {},
