@@ -126,6 +126,9 @@ async function publishAll(tx: Tx, batch: readonly Queued[]): Promise<Array<Publi
         ])
       : await tx.rows<{ id: string; inserted: boolean }>(KEYED_INSERT, [
           ...columnsOf(responses, 6),
+          // The scopes and keys again: the rows' index bounds (a join alone was planned as a scan).
+          responses.map(([scope]) => scope),
+          responses.map(([, key]) => key),
           ...messageColumns,
           responses.map(([, , , msgId]) => msgId),
           ...deliveryColumns,
@@ -192,8 +195,8 @@ const INSERT_MESSAGES_WITH_DELIVERIES = prepared(`WITH m AS (
 
 /**
  * INSERT_MESSAGES_WITH_DELIVERIES for a batch with Idempotency-Keys: first the keyed publishes'
- * responses (scopes, keys, owners, message ids, status codes, bodies), stored under the keys
- * their requests still hold; then the messages and deliveries, a keyed message only if its
+ * responses (scopes, keys, owners, message ids, status codes, bodies; then the scopes and keys
+ * again), stored under the keys their requests still hold; then the messages and deliveries, a keyed message only if its
  * key's response was stored; then the keyed message ids. One statement, one commit: a crash
  * leaves each key answered with its message, or neither. Returns the messages inserted and,
  * not inserted, the ids of the messages whose keys were held.
@@ -203,6 +206,7 @@ const KEYED_INSERT = prepared(`WITH k AS (
     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::text[])
       AS k (scope, key, owner, msg_id, status_code, body)
     WHERE i.scope = k.scope AND i.key = k.key AND i.owner = k.owner AND i.status_code = 0
+      AND i.scope = ANY(?::text[]) AND i.key = ANY(?::text[])
     RETURNING k.msg_id),
   m AS (
     INSERT INTO messages (${MESSAGE_COLUMNS})
