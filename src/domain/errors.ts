@@ -22,6 +22,10 @@ export const ERRORS = {
   not_replayable: { status: 409, detail: 'A rejected request was never accepted and cannot be replayed.' },
   unsupported_encoding: { status: 415, detail: 'The request body is not valid UTF-8.' },
   conflict: { status: 409, detail: 'A resource with this identifier already exists.' },
+  idempotency_conflict: {
+    status: 409,
+    detail: 'Another request with this Idempotency-Key is still in progress; retry it later.',
+  },
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },

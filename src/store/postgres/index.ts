@@ -7,6 +7,7 @@ import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { pgFault } from './errors.js';
 import { makeGroupCommit } from './group-commit.js';
+import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
@@ -101,6 +102,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeIdempotency(ctx),
     ...makeSources(ctx),
     onDue(fn) {
       listeners.add(fn);

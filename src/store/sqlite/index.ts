@@ -7,6 +7,7 @@ import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { watchFileIdentity } from './file-identity.js';
 import { type Commit, makeGroupCommit } from './group-commit.js';
+import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
@@ -107,6 +108,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeIdempotency(ctx),
     ...makeSources(ctx),
     // One process owns the file: its own API wakes its dispatcher directly.
     onDue: () => () => {},

@@ -4,8 +4,6 @@ import type { SqliteContext } from './database.js';
 
 type PlumbingStore = Pick<
   Store,
-  | 'getIdempotentResponse'
-  | 'saveIdempotentResponse'
   | 'getSetting'
   | 'setSetting'
   | 'setSettingIfAbsent'
@@ -15,22 +13,9 @@ type PlumbingStore = Pick<
   | 'pruneRetention'
 >;
 
-/** Settings, idempotency records and app-scoped tokens: what the API needs besides the domain. */
+/** Settings, app-scoped tokens and pruning: what the API needs besides the domain. */
 export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore {
   return {
-    getIdempotentResponse: async (scope, key) => {
-      const row = prepare('SELECT status_code, body FROM idempotency WHERE scope = ? AND key = ?').get(
-        scope,
-        key,
-      ) as { status_code: number; body: string } | undefined;
-      return row ? { statusCode: row.status_code, body: row.body } : null;
-    },
-    saveIdempotentResponse: (scope, key, response, now) =>
-      commit(() => {
-        prepare(
-          'INSERT OR IGNORE INTO idempotency (scope, key, status_code, body, created_at) VALUES (?, ?, ?, ?, ?)',
-        ).run(scope, key, response.statusCode, response.body, now);
-      }),
     getSetting: async (key) =>
       (prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined) ?? null,
     setSetting: (key, value) =>
