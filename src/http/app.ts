@@ -3,6 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { ApiError } from '../domain/errors.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import { makeAuthenticator } from './auth.js';
 import { registerCallers } from './callers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -23,8 +25,11 @@ import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
-  /** SHA-256 (hex) of the admin token. */
-  adminTokenHash: string;
+  /**
+   * SHA-256 (hex) of the admin token, or a function answering it on each request when it may
+   * still change after the API listens (see adminTokenHash in cli/server.ts).
+   */
+  adminTokenHash: string | (() => string);
   /** Largest accepted request body in bytes; larger gets 413. */
   maxPayloadBytes: number;
   /** The process's logger; default: none. */
@@ -77,9 +82,13 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   // body, not malformed JSON; routes that need a body still answer 422.
   const parseJson = api.getDefaultJsonParser('error', 'ignore');
   api.removeContentTypeParser('application/json');
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    // Refused before parsing: what walks a parsed body recursively (serialising the payload)
+    // would overflow the stack, and parsing hundreds of thousands of levels stalls everyone.
+    if (jsonDepthExceeds(body as string)) return done(new ApiError('json_too_deep'), undefined);
+    parseJson(request, body as string, done);
+  });
 
   api.decorateRequest('principal', null as never);
   api.setErrorHandler(errorHandler);
@@ -97,10 +106,13 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   registerCallers(api, makeAuthenticator(options.store, options.adminTokenHash));
   registerIdempotency(api, options.store);
 
+  // Readiness: 503 with the store's fault (a flag read, no query) while writes cannot succeed.
   api.get(
     '/api/v1/health',
     { config: { caller: 'public' }, schema: { tags: ['Health'], security: [] } },
     async (_request, reply) => {
+      const health = options.store.health();
+      if (health.state !== 'ok') throw new ApiError(health.fault);
       reply.code(204).send();
     },
   );

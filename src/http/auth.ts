@@ -32,18 +32,20 @@ export function generateAppToken(): string {
 }
 
 /**
- * Resolves the bearer token into a principal, or throws 401. The admin hash is read once at
- * start-up; app tokens are looked up by hash. What the principal may do is the route's to say
- * (see callers.ts).
+ * Resolves the bearer token into a principal, or throws 401. The admin hash is given at
+ * start-up, or as a function when it may still change once (a node that loses the race to
+ * store a generated token adopts the stored one); app tokens are looked up by hash. What the
+ * principal may do is the route's to say (see callers.ts).
  */
-export function makeAuthenticator(store: Store, adminTokenHash: string) {
-  const adminHash = Buffer.from(adminTokenHash, 'hex');
+export function makeAuthenticator(store: Store, adminTokenHash: string | (() => string)) {
+  const currentHash = typeof adminTokenHash === 'function' ? adminTokenHash : () => adminTokenHash;
   return async function authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw new ApiError('unauthorized');
     const hash = hashToken(match[1]!);
     const hashBytes = Buffer.from(hash, 'hex');
+    const adminHash = Buffer.from(currentHash(), 'hex');
     if (hashBytes.length === adminHash.length && timingSafeEqual(hashBytes, adminHash)) {
       return { kind: 'admin' };
     }

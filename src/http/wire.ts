@@ -1,3 +1,4 @@
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
 import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
@@ -64,9 +65,12 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
   };
 }
 
-/** JSON payloads as JSON; a provider's form-encoded or other raw body as its text. */
+/**
+ * JSON payloads as JSON; a provider's form-encoded or other raw body as its text, and so is a
+ * provider's JSON nested too deeply to serialise again (published payloads are refused first).
+ */
 function payloadValue(m: Message): unknown {
-  if (m.contentType === null || /json/i.test(m.contentType)) {
+  if ((m.contentType === null || /json/i.test(m.contentType)) && !jsonDepthExceeds(m.payload)) {
     try {
       return JSON.parse(m.payload);
     } catch {

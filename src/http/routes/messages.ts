@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
+import type { Published } from '../../store/store.js';
 import { loadApp } from '../auth.js';
+import { sendStored } from '../idempotency.js';
 import { AppIdParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
 import {
   MessageEndpointOut,
@@ -44,22 +46,28 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
         const input = appInput({ ...body.application, uid: request.params.app_id });
         app = (await createOrGetApp(store, input, true)).app;
       }
-      app ??= await loadApp(store, request, request.params.app_id);
-      const { message, created } = await store.publish(
-        app.id,
-        {
-          eventType: body.eventType,
-          eventId: body.eventId ?? null,
-          payload: JSON.stringify(body.payload),
-          channels: body.channels ?? null,
-          tags: body.tags ?? null,
-          deliverAt: timeParam(body.deliverAt),
+      const appId = (app ?? (await loadApp(store, request, request.params.app_id))).id;
+      const withContent = request.query.with_content ?? true;
+      const input = {
+        eventType: body.eventType,
+        eventId: body.eventId ?? null,
+        payload: JSON.stringify(body.payload),
+        channels: body.channels ?? null,
+        tags: body.tags ?? null,
+        deliverAt: timeParam(body.deliverAt),
+      };
+      // The Idempotency-Key's response is stored in the message's own commit.
+      return sendStored<Published>(
+        request,
+        reply,
+        202,
+        ({ message, created }) => messageOut(message, withContent, created ? body.payload : undefined),
+        async (idempotency) => {
+          const published = await store.publish(appId, input, Date.now(), idempotency);
+          if (published.created) wakeDispatcher();
+          return published;
         },
-        Date.now(),
       );
-      if (created) wakeDispatcher();
-      reply.code(202);
-      return messageOut(message, request.query.with_content ?? true, created ? body.payload : undefined);
     },
   );
 

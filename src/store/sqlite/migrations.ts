@@ -177,4 +177,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX attempts_by_app;
   DELETE FROM attempts WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = attempts.msg_id);
   `,
+  `
+  -- Idempotency-Key reservations: a row is inserted before its request runs (status_code 0: in
+  -- progress, held by owner until locked_until), so one request per key executes, across
+  -- nodes and crashes; the response replaces it, with a publish in the publish's own commit.
+  ALTER TABLE idempotency ADD COLUMN owner TEXT;
+  ALTER TABLE idempotency ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
