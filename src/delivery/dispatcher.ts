@@ -92,6 +92,11 @@ const LOST_RETRY_JITTER_MS = 2000;
  * send kills the thread every time still runs out its retries instead of looping forever.
  */
 const LOSSES_CHARGED_FROM = 3;
+/**
+ * Longest wait between claims while they keep failing (the database is away), in ms: delivery
+ * resumes at most this long after it returns, or at once when something wakes the loop.
+ */
+const MAX_BACKOFF_MS = 5000;
 /** Deliveries remembered with lost sends; past this the memory starts over. */
 const LOSS_MEMORY = 10_000;
 /**
@@ -368,20 +373,31 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function loop(): Promise<void> {
+    /** Claims failed in a row: the database is away; each failure waits longer, up to a bound. */
+    let failures = 0;
     while (!stopped) {
       woken = false;
       try {
         const claimed = await claimOnce();
+        failures = 0;
         if (claimed > 0) continue;
         const next = await store.nextWakeAt();
         const wait = next === null ? idlePollMs : Math.min(Math.max(next - Date.now(), 0), idlePollMs);
         // Due now yet nothing claimable (every slot or its endpoint's slots taken): a freed slot wakes us.
         await sleep(wait === 0 ? idlePollMs : wait);
       } catch (e) {
-        onError(coerceError(e));
-        await sleep(idlePollMs);
+        failures++;
+        // Logged the first time, then as the wait grows: an outage is a few lines, not one a poll.
+        if (failures <= 2 || backoff(failures) < backoff(failures + 1)) onError(coerceError(e));
+        // A wake (LISTEN re-established, a publish committed) cuts the wait short.
+        await sleep(backoff(failures));
       }
     }
+  }
+
+  /** The wait after `failures` failed claims in a row: doubling from idlePollMs up to MAX_BACKOFF_MS. */
+  function backoff(failures: number): number {
+    return Math.min(idlePollMs * 2 ** (failures - 1), Math.max(idlePollMs, MAX_BACKOFF_MS));
   }
 
   const looping = loop();

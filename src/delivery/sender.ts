@@ -1,7 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
 import { type Body, bodyOf, bodyText } from '../domain/body.js';
 import { type Cidr, ipLiteralOf, isAddressAllowed } from '../domain/ssrf.js';
-import { makeGuardedLookup, RefusedAddressError, type Resolve } from './guarded-lookup.js';
+import { makeCachedResolve, type Resolve } from './cached-resolve.js';
+import { makeGuardedLookup, RefusedAddressError, systemResolve } from './guarded-lookup.js';
 
 export interface SenderOptions {
   /** CIDRs exempt from the SSRF guard. Default: none. */
@@ -12,7 +13,10 @@ export interface SenderOptions {
   responseBodyLimit?: number;
   /** Socket pool size per origin. Default 64. */
   connectionsPerOrigin?: number;
-  /** DNS resolution; injectable so tests can aim names at any address without dialing it. */
+  /**
+   * DNS resolution asked on a cache miss; injectable so tests can aim names at any address without
+   * dialing it. Default: the system's (`dns.lookup`).
+   */
   resolve?: Resolve;
 }
 
@@ -60,6 +64,9 @@ interface Target {
   path: string;
 }
 
+/** The longest a DNS lookup may take (glibc's own per-try timeout is 5 s). */
+const LOOKUP_TIMEOUT_MS = 5_000;
+
 /** Distinct endpoint URLs remembered parsed; past this the memory starts over. */
 const TARGET_CACHE_SIZE = 10_000;
 
@@ -77,7 +84,15 @@ export function makeSender(options: SenderOptions): Sender<SendResult> {
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,
     connect: {
-      lookup: makeGuardedLookup(options.allowNetworks, options.resolve),
+      lookup: makeGuardedLookup(
+        options.allowNetworks,
+        makeCachedResolve({
+          resolve: options.resolve ?? systemResolve,
+          // A lookup waits no longer than its attempt may: `net.connect` gives a lookup no abort
+          // signal, so the attempt's deadline is how its end reaches the queue.
+          timeoutMs: Math.min(options.timeoutMs, LOOKUP_TIMEOUT_MS),
+        }),
+      ),
       timeout: options.timeoutMs,
     },
     headersTimeout: options.timeoutMs,

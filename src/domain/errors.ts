@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from './json-depth.js';
+
 /**
  * Every error the API can answer with, defined once: a stable machine-readable code, an HTTP
  * status and a sentence for people. Routes throw `ApiError`; one handler turns it into
@@ -6,6 +8,10 @@
 export const ERRORS = {
   unauthorized: { status: 401, detail: 'Missing or invalid authentication token.' },
   forbidden: { status: 403, detail: 'This token may not perform this operation.' },
+  not_app_token: {
+    status: 403,
+    detail: 'Only app tokens can be logged out; the admin token is set by configuration.',
+  },
   not_found: { status: 404, detail: 'The requested resource was not found.' },
   app_not_found: { status: 404, detail: 'Application not found.' },
   endpoint_not_found: { status: 404, detail: 'Endpoint not found.' },
@@ -19,10 +25,25 @@ export const ERRORS = {
   missing_source_secret: { status: 422, detail: 'This source type needs config.secret to verify requests.' },
   not_replayable: { status: 409, detail: 'A rejected request was never accepted and cannot be replayed.' },
   conflict: { status: 409, detail: 'A resource with this identifier already exists.' },
+  idempotency_conflict: {
+    status: 409,
+    detail: 'Another request with this Idempotency-Key is still in progress; retry it later.',
+  },
   payload_too_large: { status: 413, detail: 'The request body is larger than the configured limit.' },
   unsupported_media_type: { status: 415, detail: 'The request body must be application/json.' },
   invalid_json: { status: 400, detail: 'The request body is not valid JSON.' },
+  json_too_deep: {
+    status: 422,
+    detail: `The request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep.`,
+  },
   bad_request: { status: 400, detail: 'The request is malformed.' },
+  header_too_large: {
+    status: 431,
+    detail: 'The request line and headers are larger than the server accepts.',
+  },
+  request_timeout: { status: 408, detail: 'The request was not received in time.' },
+  expectation_failed: { status: 417, detail: 'Only "Expect: 100-continue" is supported.' },
+  shutting_down: { status: 503, detail: 'This server is shutting down; retry the request.' },
   validation: { status: 422, detail: 'The request is invalid.' },
   invalid_url: { status: 422, detail: 'The endpoint URL must be an absolute http(s) URL.' },
   url_not_allowed: {
@@ -35,8 +56,31 @@ export const ERRORS = {
   },
   reserved_header: { status: 422, detail: 'This header is set by Hookgate and cannot be overridden.' },
   invalid_header: { status: 422, detail: 'Header names must be tokens and values may not contain CR or LF.' },
+  // Storage faults (see the store's health): 503, so clients and load balancers try again or
+  // elsewhere, and `retryAfterSeconds` becomes the Retry-After header (RFC 9110 §10.2.3).
+  database_unavailable: {
+    status: 503,
+    detail: 'The database is unavailable; nothing was stored. Try again shortly.',
+    retryAfterSeconds: 5,
+  },
+  storage_full: {
+    status: 503,
+    detail: 'Storage is full; nothing was stored. Try again once space is freed.',
+    retryAfterSeconds: 30,
+  },
+  storage_lost: {
+    status: 503,
+    detail:
+      'The database file was removed or replaced while the server ran; nothing more is accepted until an operator restores it.',
+  },
+  storage_failed: {
+    status: 503,
+    detail:
+      'A write to disk failed and the server is restarting; the request may have been stored: retry it with the same idempotency key.',
+    retryAfterSeconds: 5,
+  },
   internal: { status: 500, detail: 'Internal server error.' },
-} as const satisfies Record<string, { status: number; detail: string }>;
+} as const satisfies Record<string, { status: number; detail: string; retryAfterSeconds?: number }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -45,10 +89,17 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail?: string,
+    options?: ErrorOptions,
   ) {
-    super(detail ?? ERRORS[code].detail);
+    super(detail ?? ERRORS[code].detail, options);
     this.status = ERRORS[code].status;
   }
+}
+
+/** How long a client should wait before trying again after `code`, in seconds; null: no advice. */
+export function retryAfterSeconds(code: ErrorCode): number | null {
+  const error: { status: number; retryAfterSeconds?: number } = ERRORS[code];
+  return error.retryAfterSeconds ?? null;
 }
 
 /** Normalises anything thrown into an Error, so callers can log and branch on one type. */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, coerceError, ERRORS, type ErrorCode } from '../domain/errors.js';
+import { ApiError, coerceError, ERRORS, type ErrorCode, retryAfterSeconds } from '../domain/errors.js';
 
 /** Fastify's own error codes, mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -37,6 +37,9 @@ function validationBody(issues: AjvIssue[], context: string) {
 /** The one place errors become responses; nothing else formats an error body. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
+    const retryAfter = retryAfterSeconds(error.code);
+    if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
+    // Not logged per request: a storage fault is logged once, when the store's health changes.
     reply.code(error.status).send({ code: error.code, detail: error.message });
     return;
   }

@@ -1,4 +1,5 @@
 import { bodyText } from '../domain/body.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
 import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
@@ -67,11 +68,12 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
 
 /**
  * JSON payloads as JSON; a provider's form-encoded or other raw body as its text (bytes that are
- * not UTF-8 shown with U+FFFD: the exact bytes are what endpoints receive).
+ * not UTF-8 shown with U+FFFD: the exact bytes are what endpoints receive), and so is a
+ * provider's JSON nested too deeply to serialise again (published payloads are refused first).
  */
 function payloadValue(m: Message): unknown {
   const text = bodyText(m.payload);
-  if (m.contentType === null || /json/i.test(m.contentType)) {
+  if ((m.contentType === null || /json/i.test(m.contentType)) && !jsonDepthExceeds(text)) {
     try {
       return JSON.parse(text);
     } catch {

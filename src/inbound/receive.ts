@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Body, bodyOf } from '../domain/body.js';
 import { checkCustomHeaders, isSensitiveHeader } from '../domain/headers.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { InboundRecord } from '../domain/model.js';
 import type { InboundInput, Store } from '../store/store.js';
 import { PROVIDERS } from './providers/index.js';
@@ -136,8 +137,14 @@ function passthrough(
   return Object.keys(out).length ? out : null;
 }
 
+/**
+ * The body as JSON for providers to read their event type and id from; null when it is not JSON,
+ * or nests too deeply to look into (see MAX_JSON_DEPTH): such a body is still accepted and
+ * forwarded byte for byte, only named from headers (or `unknown`), as any non-JSON body is.
+ */
 function parseJson(contentType: string | undefined, text: string): unknown {
   if (contentType && !/json/i.test(contentType)) return null;
+  if (jsonDepthExceeds(text)) return null;
   try {
     return JSON.parse(text);
   } catch {

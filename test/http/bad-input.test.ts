@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
@@ -89,7 +89,7 @@ function secretOf(n: number): string {
   return `whsec_${randomBytes(n).toString('base64')}`;
 }
 
-describe('bad input', () => {
+describe.each(STORES)('bad input (%s)', (store) => {
   let hg: TestHookgate;
   let receiver: Receiver;
   let appId: string;
@@ -135,7 +135,7 @@ describe('bad input', () => {
   }
 
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     receiver = await startReceiver();
     const app = await api<IdOut>({ method: 'POST', path: '/api/v1/app', body: { name: 'Bad Input Co' } });
     expect(app.status, app.text).toBe(201);
@@ -508,11 +508,11 @@ describe('bad input', () => {
   });
 });
 
-describe('oversized bodies', () => {
+describe.each(STORES)('oversized bodies (%s)', (store) => {
   let hg: TestHookgate;
 
   beforeAll(async () => {
-    hg = await startTestHookgate({ maxPayloadBytes: 1024 });
+    hg = await startTestHookgate({ store, maxPayloadBytes: 1024 });
   });
   afterAll(async () => {
     await hg?.destroy();

@@ -36,7 +36,10 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/attempt/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
@@ -48,7 +51,10 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/attempt/msg/:msg_id',
-    { schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
@@ -64,7 +70,10 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id',
-    { schema: { tags, params: AttemptParams, response: { 200: MessageAttemptOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: AttemptParams, response: { 200: MessageAttemptOut, ...errorResponses } },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
@@ -78,6 +87,7 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,

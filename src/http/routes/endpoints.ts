@@ -135,6 +135,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -152,6 +153,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -170,7 +172,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       return endpointOut(await loadEndpoint(store, app.id, request.params.endpoint_id));
@@ -180,6 +185,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -210,6 +216,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -230,7 +237,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);

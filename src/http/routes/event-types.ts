@@ -2,7 +2,6 @@ import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/model.js';
 import type { EventTypeInput } from '../../store/store.js';
-import { requireAdmin } from '../auth.js';
 import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
 import {
   EventTypeIn,
@@ -38,6 +37,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/event-type',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         querystring: Type.Intersect([
@@ -61,9 +61,11 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
 
   api.post(
     '/api/v1/event-type',
-    { schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } },
+    },
     async (request, reply) => {
-      requireAdmin(request);
       const created = await store.createEventType({
         name: request.body.name,
         ...eventTypeFields(request.body),
@@ -75,13 +77,17 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, params: EventTypeParams, response: { 200: EventTypeOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EventTypeParams, response: { 200: EventTypeOut, ...errorResponses } },
+    },
     async (request) => eventTypeOut(await mustGet(request.params.event_type_name)),
   );
 
   api.put(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -90,7 +96,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const name = request.params.event_type_name;
       if (!(await store.getEventType(name))) {
         reply.code(201);
@@ -103,6 +108,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.patch(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -111,7 +117,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       return eventTypeOut(await store.updateEventType(current.name, eventTypeFields(request.body, current)));
     },
@@ -120,6 +125,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.delete(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -128,7 +134,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       await store.deleteEventType(current.name, request.query.expunge ?? false);
       reply.code(204);

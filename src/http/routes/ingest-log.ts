@@ -58,6 +58,7 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
   api.get(
     '/ingest/api/v1/source/:source_id/log',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -75,7 +76,10 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
 
   api.get(
     '/ingest/api/v1/source/:source_id/log/:log_id',
-    { schema: { tags, params: InboundParams, response: { 200: IngestLogOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: InboundParams, response: { 200: IngestLogOut, ...errorResponses } },
+    },
     async (request) => {
       const { source, record } = await load(request.params.source_id, request.params.log_id);
       return logOut(store, source.appId, record);
@@ -84,7 +88,10 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
 
   api.post(
     '/ingest/api/v1/source/:source_id/log/:log_id/replay',
-    { schema: { tags, params: InboundParams, response: { 202: ReplayOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: InboundParams, response: { 202: ReplayOut, ...errorResponses } },
+    },
     async (request, reply) => {
       const { source, record } = await load(request.params.source_id, request.params.log_id);
       // A rejected request failed verification: replaying it would forward what nobody vouched for.

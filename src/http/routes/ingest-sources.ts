@@ -82,6 +82,7 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source',
     {
+      config: { caller: 'admin' },
       schema: { tags, querystring: ListQuery, response: { 200: ListOf(IngestSourceOut), ...errorResponses } },
     },
     async (request) => {
@@ -92,7 +93,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source',
-    { schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await store.createSource({ ...sourceInput(request.body), token: newIngestToken() });
       reply.code(201);
@@ -102,13 +106,17 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } },
+    },
     async (request) => out(request, await loadSource(store, request.params.source_id)),
   );
 
   api.put(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -131,6 +139,7 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -146,7 +155,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await loadSource(store, request.params.source_id);
       await store.deleteSource(source.id);
@@ -157,7 +169,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source/:source_id/token/rotate',
-    { schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } },
+    },
     async (request) => {
       const source = await loadSource(store, request.params.source_id);
       const rotated = await store.rotateSourceToken(source.id, newIngestToken());
