@@ -1,5 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, coerceError, ERRORS, type ErrorCode, type ValidationIssue } from '../domain/errors.js';
+import {
+  ApiError,
+  coerceError,
+  ERRORS,
+  type ErrorCode,
+  retryAfterSeconds,
+  type ValidationIssue,
+} from '../domain/errors.js';
 
 /** Fastify's own error codes, mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -51,6 +58,9 @@ function sendError(
 /** The one place errors become responses; nothing else formats an error body. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
+    const retryAfter = retryAfterSeconds(error.code);
+    if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
+    // Not logged per request: a storage fault is logged once, when the store's health changes.
     const { code, detail } = error.body();
     sendError(reply, error.status, code, detail);
     return;

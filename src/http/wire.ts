@@ -1,3 +1,5 @@
+import { bodyText } from '../domain/body.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
 import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
@@ -65,16 +67,21 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
   };
 }
 
-/** JSON payloads as JSON; a provider's form-encoded or other raw body as its text. */
+/**
+ * JSON payloads as JSON; a provider's form-encoded or other raw body as its text (bytes that are
+ * not UTF-8 shown with U+FFFD: the exact bytes are what endpoints receive), and so is a
+ * provider's JSON nested too deeply to serialise again (published payloads are refused first).
+ */
 function payloadValue(m: Message): unknown {
-  if (m.contentType === null || /json/i.test(m.contentType)) {
+  const text = bodyText(m.payload);
+  if ((m.contentType === null || /json/i.test(m.contentType)) && !jsonDepthExceeds(text)) {
     try {
-      return JSON.parse(m.payload);
+      return JSON.parse(text);
     } catch {
-      return m.payload;
+      return text;
     }
   }
-  return m.payload;
+  return text;
 }
 
 /** `withContent` false leaves out the response body (Svix's `with_content` on attempts). */
@@ -85,7 +92,8 @@ export function attemptOut(a: Attempt, withContent = true) {
     msgId: a.msgId,
     endpointId: a.endpointId,
     url: a.url,
-    ...(withContent ? { response: a.response } : {}),
+    // Svix's `response` is a string: a receiver's bytes that are not UTF-8 are shown with U+FFFD.
+    ...(withContent ? { response: bodyText(a.response) } : {}),
     responseStatusCode: a.responseStatusCode,
     responseDurationMs: a.durationMs,
     status: MESSAGE_STATUS[status],

@@ -7,8 +7,8 @@
 /** What an expunged attempt's response reads, as in Svix's server. */
 export const EXPUNGED_RESPONSE = 'EXPUNGED';
 
-/** The message's payload becomes `{}` and its passed-through provider headers go. */
-export const EXPUNGE_MESSAGE = `UPDATE messages SET payload = '{}', content_type = NULL, headers = NULL,
+/** The message's payload (text or foreign bytes) becomes `{}` and its passed-through provider headers go. */
+export const EXPUNGE_MESSAGE = `UPDATE messages SET payload = '{}', payload_bytes = NULL, content_type = NULL, headers = NULL,
   expunged_at = COALESCE(expunged_at, ?) WHERE app_id = ? AND id = ?`;
 
 /**
@@ -20,8 +20,8 @@ export const CANCEL_PENDING_OF_MESSAGE = `UPDATE deliveries SET status = 'cancel
   locked_by = NULL, updated_at = ? WHERE app_id = ? AND msg_id = ? AND status IN ('pending', 'failed')`;
 
 /** The request log's copy of a provider's body for that message (accepted and duplicates). */
-export const EXPUNGE_INBOUND_BODIES = `UPDATE inbound_requests SET body = '' WHERE msg_id = ?
+export const EXPUNGE_INBOUND_BODIES = `UPDATE inbound_requests SET body = '', body_bytes = NULL WHERE msg_id = ?
   AND source_id IN (SELECT id FROM sources WHERE app_id = ?)`;
 
-export const EXPUNGE_ATTEMPT = `UPDATE attempts SET response = '${EXPUNGED_RESPONSE}'
+export const EXPUNGE_ATTEMPT = `UPDATE attempts SET response = '${EXPUNGED_RESPONSE}', response_bytes = NULL
   WHERE app_id = ? AND msg_id = ? AND id = ?`;

@@ -44,6 +44,7 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         querystring: listQueryOf('app'),
@@ -65,6 +66,7 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
   api.post(
     '/api/v1/app',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         body: ApplicationIn,
@@ -73,7 +75,6 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const { app, created } = await createOrGetApp(
         store,
         appInput(request.body),
@@ -86,13 +87,17 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id',
-    { schema: { tags, params: AppIdParams, response: { 200: ApplicationOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: AppIdParams, response: { 200: ApplicationOut, ...errorResponses } },
+    },
     async (request) => appOut(await loadApp(store, request, request.params.app_id)),
   );
 
   api.put(
     '/api/v1/app/:app_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -118,9 +123,12 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
     },
   );
 
+  // PUT, PATCH and DELETE are declared for 'app' callers, not 'admin', so that another tenant's
+  // app answers the same 404 as a missing one; the handler then refuses the token's own app 403.
   api.patch(
     '/api/v1/app/:app_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -138,7 +146,10 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
 
   api.delete(
     '/api/v1/app/:app_id',
-    { schema: { tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
       requireAdmin(request);

@@ -37,7 +37,10 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/attempt/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
@@ -50,7 +53,10 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/attempt/msg/:msg_id',
-    { schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
@@ -68,6 +74,7 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AttemptParams,
@@ -88,6 +95,7 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,

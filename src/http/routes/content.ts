@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import { examplePayload } from '../../domain/examples.js';
-import { loadApp, requireAdmin } from '../auth.js';
+import { loadApp } from '../auth.js';
 import { EndpointParams, errorResponses, MessageParams } from '../schemas/common.js';
 import { AttemptParams, EventExampleIn, MessageOut } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
@@ -16,11 +16,11 @@ export function contentRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.delete(
     '/api/v1/app/:app_id/msg/:msg_id/content',
     {
+      // Svix: the organisation's token only (OrganizationWithApplication), not an app portal's.
+      config: { caller: 'admin' },
       schema: { tags: ['Message'], params: MessageParams, response: { 204: Type.Null(), ...errorResponses } },
     },
     async (request, reply) => {
-      // Svix: the organisation's token only (OrganizationWithApplication), not an app portal's.
-      requireAdmin(request);
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message || !(await store.expungeMessageContent(app.id, message.id, Date.now()))) {
@@ -34,6 +34,7 @@ export function contentRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.delete(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id/content',
     {
+      config: { caller: 'admin' },
       schema: {
         tags: ['Message Attempt'],
         params: AttemptParams,
@@ -41,7 +42,6 @@ export function contentRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message) throw new ApiError('message_not_found');
@@ -56,6 +56,7 @@ export function contentRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/send-example',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Endpoint'],
         params: EndpointParams,

@@ -66,7 +66,10 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/secret',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } },
+    },
     async (request) => {
       return endpointSettings.secret(await load(request, request.params.app_id, request.params.endpoint_id));
     },
@@ -75,6 +78,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
   api.post(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/secret/rotate',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -92,7 +96,10 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } },
+    },
     async (request) => {
       return endpointSettings.headers(await load(request, request.params.app_id, request.params.endpoint_id));
     },
@@ -101,6 +108,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
   api.put(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -119,6 +127,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
   api.patch(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -146,6 +155,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
   api.post(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/recover',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -178,6 +188,7 @@ export function endpointSettingsRoutes(api: Api, { store, wakeDispatcher }: ApiD
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,

@@ -144,6 +144,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -161,6 +162,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -179,7 +181,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       return endpointOut(await loadEndpoint(store, app.id, request.params.endpoint_id));
@@ -189,6 +194,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -219,6 +225,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -240,7 +247,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);

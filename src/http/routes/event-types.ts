@@ -2,7 +2,6 @@ import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/model.js';
 import type { EventTypeInput } from '../../store/store.js';
-import { requireAdmin } from '../auth.js';
 import { EVENT_TYPE_NAME_PATTERN, errorResponses, ListOf, listQuery } from '../schemas/common.js';
 import {
   EventTypeIn,
@@ -39,6 +38,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/event-type',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         querystring: Type.Intersect([
@@ -63,9 +63,11 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
 
   api.post(
     '/api/v1/event-type',
-    { schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } },
+    },
     async (request, reply) => {
-      requireAdmin(request);
       const created = await store.createEventType({
         name: request.body.name,
         ...eventTypeFields(request.body),
@@ -78,6 +80,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -92,6 +95,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.put(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -100,7 +104,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const name = request.params.event_type_name;
       if (!(await store.getEventType(name))) {
         reply.code(201);
@@ -113,6 +116,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.patch(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -121,7 +125,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       return eventTypeOut(await store.updateEventType(current.name, eventTypeFields(request.body, current)));
     },
@@ -130,6 +133,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.delete(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -138,7 +142,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       await store.deleteEventType(current.name, request.query.expunge ?? false);
       reply.code(204);

@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
-import { requireAdmin } from '../auth.js';
 import { ErrorOut, errorResponses } from '../schemas/common.js';
 import {
   IngestDashboardIn,
@@ -20,14 +19,14 @@ const DASHBOARD_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * Svix Ingest's source dashboard access and endpoint transformations. Admin only, like all of
- * /ingest (checked again here, not only by the path).
+ * /ingest.
  */
 export function ingestAccessRoutes(api: Api, { store }: ApiDeps): void {
   api.post(
     '/ingest/api/v1/source/:source_id/dashboard',
     {
       // Never replayed from the idempotency table: that would keep the token there in clear.
-      config: { idempotent: false },
+      config: { caller: 'admin', idempotent: false },
       schema: {
         tags: ['Ingest Source'],
         params: SourceParams,
@@ -36,7 +35,6 @@ export function ingestAccessRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request) => {
-      requireAdmin(request);
       const source = await loadSource(store, request.params.source_id);
       // The token is scoped to the source's application: its endpoints, messages and attempts.
       return issueAppAccess(store, request, source.appId, {
@@ -58,20 +56,19 @@ export function ingestAccessRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     transformation,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,
         response: { 200: IngestTransformationOut, 501: ErrorOut, ...errorResponses },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      return notSupported(request);
-    },
+    async (request) => notSupported(request),
   );
   api.patch(
     transformation,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,
@@ -79,9 +76,6 @@ export function ingestAccessRoutes(api: Api, { store }: ApiDeps): void {
         response: { 204: Type.Null(), 501: ErrorOut, ...errorResponses },
       },
     },
-    async (request) => {
-      requireAdmin(request);
-      return notSupported(request);
-    },
+    async (request) => notSupported(request),
   );
 }

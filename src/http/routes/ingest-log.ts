@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { bodyText } from '../../domain/body.js';
 import { ApiError } from '../../domain/errors.js';
 import { canonicalLogId } from '../../domain/ids.js';
 import type { InboundRecord } from '../../domain/model.js';
@@ -34,7 +35,8 @@ async function logOut(store: Store, appId: string, r: InboundRecord) {
     status_code: r.statusCode,
     error_text: r.reason,
     headers: r.headers,
-    payload: r.body,
+    // A string on the wire (Svix Ingest): bytes that are not UTF-8 are shown with U+FFFD.
+    payload: bodyText(r.body),
     event_type: r.eventType,
     msg_id: r.msgId,
     deliveries: deliveries.map((d) => ({
@@ -61,6 +63,7 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
   api.get(
     '/ingest/api/v1/source/:source_id/log',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -82,7 +85,10 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
 
   api.get(
     '/ingest/api/v1/source/:source_id/log/:log_id',
-    { schema: { tags, params: InboundParams, response: { 200: IngestLogOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: InboundParams, response: { 200: IngestLogOut, ...errorResponses } },
+    },
     async (request) => {
       const { source, record } = await load(request.params.source_id, request.params.log_id);
       return logOut(store, source.appId, record);
@@ -91,7 +97,10 @@ export function ingestLogRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): v
 
   api.post(
     '/ingest/api/v1/source/:source_id/log/:log_id/replay',
-    { schema: { tags, params: InboundParams, response: { 202: ReplayOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: InboundParams, response: { 202: ReplayOut, ...errorResponses } },
+    },
     async (request, reply) => {
       const { source, record } = await load(request.params.source_id, request.params.log_id);
       // A rejected request failed verification: replaying it would forward what nobody vouched for.

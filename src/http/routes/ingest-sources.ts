@@ -83,6 +83,7 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         querystring: ingestListQueryOf('src'),
@@ -97,7 +98,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source',
-    { schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await store.createSource({ ...sourceInput(request.body), token: newIngestToken() });
       reply.code(201);
@@ -107,13 +111,17 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } },
+    },
     async (request) => out(request, await loadSource(store, request.params.source_id)),
   );
 
   api.put(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -136,6 +144,7 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -151,7 +160,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await loadSource(store, request.params.source_id);
       await store.deleteSource(source.id);
@@ -162,7 +174,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source/:source_id/token/rotate',
-    { schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } },
+    },
     async (request) => {
       const source = await loadSource(store, request.params.source_id);
       const rotated = await store.rotateSourceToken(source.id, newIngestToken());

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
+import type { Published } from '../../store/store.js';
 import { loadApp } from '../auth.js';
+import { sendStored } from '../idempotency.js';
 import { AppIdParams, errorResponses, ListOf, listQueryOf, MessageParams } from '../schemas/common.js';
 import {
   MessageEndpointOut,
@@ -23,6 +25,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -43,28 +46,35 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
         const input = appInput({ ...body.application, uid: request.params.app_id });
         app = (await createOrGetApp(store, input, true)).app;
       }
-      app ??= await loadApp(store, request, request.params.app_id);
-      const { message, created } = await store.publish(
-        app.id,
-        {
-          eventType: body.eventType,
-          eventId: body.eventId ?? null,
-          payload: JSON.stringify(body.payload),
-          channels: body.channels ?? null,
-          tags: body.tags ?? null,
-          deliverAt: timeParam(body.deliverAt),
+      const appId = (app ?? (await loadApp(store, request, request.params.app_id))).id;
+      const withContent = request.query.with_content ?? true;
+      const input = {
+        eventType: body.eventType,
+        eventId: body.eventId ?? null,
+        payload: JSON.stringify(body.payload),
+        channels: body.channels ?? null,
+        tags: body.tags ?? null,
+        deliverAt: timeParam(body.deliverAt),
+      };
+      // The Idempotency-Key's response is stored in the message's own commit.
+      return sendStored<Published>(
+        request,
+        reply,
+        202,
+        ({ message, created }) => messageOut(message, withContent, created ? body.payload : undefined),
+        async (idempotency) => {
+          const published = await store.publish(appId, input, Date.now(), idempotency);
+          if (published.created) wakeDispatcher();
+          return published;
         },
-        Date.now(),
       );
-      if (created) wakeDispatcher();
-      reply.code(202);
-      return messageOut(message, request.query.with_content ?? true, created ? body.payload : undefined);
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -93,6 +103,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: MessageParams,
@@ -111,6 +122,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: MessageParams,
@@ -130,6 +142,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: ResendParams,

@@ -23,8 +23,6 @@ import { endpointSettings } from './endpoint-settings.js';
 import { endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
 import { pageQuery } from './paging.js';
 
-export const OPERATIONAL_PATH_PREFIX = '/api/v1/operational-webhook/';
-
 /**
  * The reserved app whose endpoints are the operational webhook endpoints. It is created on first
  * use, so a Hookgate nobody subscribed to operational events publishes none.
@@ -62,6 +60,7 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
   api.get(
     base,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         querystring: listQueryOf('ep'),
@@ -79,6 +78,7 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
   api.post(
     base,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         body: OperationalEndpointIn,
@@ -97,13 +97,17 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
 
   api.get(
     `${base}/:endpoint_id`,
-    { schema: { tags, params, response: { 200: OperationalEndpointOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: OperationalEndpointOut, ...errorResponses } },
+    },
     async (request) => operationalEndpointOut(await load(request.params.endpoint_id)),
   );
 
   api.put(
     `${base}/:endpoint_id`,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params,
@@ -121,7 +125,10 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
 
   api.delete(
     `${base}/:endpoint_id`,
-    { schema: { tags, params, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const endpoint = await load(request.params.endpoint_id);
       await store.deleteEndpoint(endpoint.appId, endpoint.id);
@@ -132,13 +139,17 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
 
   api.get(
     `${base}/:endpoint_id/secret`,
-    { schema: { tags, params, response: { 200: EndpointSecretOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: EndpointSecretOut, ...errorResponses } },
+    },
     async (request) => endpointSettings.secret(await load(request.params.endpoint_id)),
   );
 
   api.post(
     `${base}/:endpoint_id/secret/rotate`,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params,
@@ -155,13 +166,19 @@ export function operationalWebhookRoutes(api: Api, { store, allowNetworks }: Api
 
   api.get(
     `${base}/:endpoint_id/headers`,
-    { schema: { tags, params, response: { 200: EndpointHeadersOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: EndpointHeadersOut, ...errorResponses } },
+    },
     async (request) => endpointSettings.headers(await load(request.params.endpoint_id)),
   );
 
   api.put(
     `${base}/:endpoint_id/headers`,
-    { schema: { tags, params, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const endpoint = await load(request.params.endpoint_id);
       await endpointSettings.replaceHeaders(store, endpoint, request.body.headers);
