@@ -39,7 +39,10 @@ describe.each(STORES)('deeply nested JSON (%s)', (store) => {
     expect(ok.status).toBe(202);
     const refused = await call('POST', `/api/v1/app/${appId}/msg`, publishBody(MAX_JSON_DEPTH + 1));
     expect(refused.status).toBe(422);
-    expect(await refused.json()).toEqual({ code: 'json_too_deep', detail: expect.stringContaining('64') });
+    expect(await refused.json()).toEqual({
+      code: 'json_too_deep',
+      detail: [{ loc: ['body'], msg: expect.stringContaining('64'), type: 'value_error.json.depth' }],
+    });
     expect(await messageCount()).toBe(before + 1);
   });
 

@@ -63,9 +63,14 @@ const RUNS: Run[] = [
   { label: 'the admin token', token: 'admin', ids: 'A' },
 ];
 
-/** Routes only the operator may call (no app token, whatever its app). */
+/**
+ * Routes only the operator may call (no app token, whatever its app): sources, operational
+ * webhooks, and expunging content (Svix: the organisation's token only).
+ */
 const OPERATOR_ONLY = (template: string) =>
-  template.startsWith('/ingest/') || template.startsWith('/api/v1/operational-webhook/');
+  template.startsWith('/ingest/') ||
+  template.startsWith('/api/v1/operational-webhook/') ||
+  template.endsWith('/content');
 
 const hex = (ch: string, upper = false) => {
   const h = ch.charCodeAt(0).toString(16).padStart(2, '0');
@@ -195,6 +200,7 @@ describe.each(STORES)('route authorisation whatever the spelling of the path (%s
         since: new Date(Date.now() - 3600_000).toISOString(),
       },
       'POST /api/v1/app/{app_id}/msg': { eventType: 'spelled.event', payload: { spelled: true } },
+      'POST /api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example': { eventType: 'spelled.event' },
       'POST /ingest/api/v1/source': source,
       'PUT /ingest/api/v1/source/{source_id}': source,
       'POST /ingest/api/v1/source/{source_id}/endpoint': endpoint,
@@ -343,7 +349,8 @@ describe.each(STORES)('route authorisation whatever the spelling of the path (%s
         if (OPERATOR_ONLY(route.template) && isApp && canonical.status !== 403)
           fail('canonical', canonical, 'an app token must be refused 403 on operator routes');
         // Another app's records, named in the path: they must look missing, in every spelling.
-        const foreign = foreignApp && route.template.startsWith('/api/v1/app/{app_id}');
+        const foreign =
+          foreignApp && route.template.startsWith('/api/v1/app/{app_id}') && !OPERATOR_ONLY(route.template);
         if (foreign && canonical.status !== 404)
           fail('canonical', canonical, "another app's records must look missing");
         for (const { label, reply, path: spelledPath, decodesToSame } of spelled) {
