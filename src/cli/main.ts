@@ -197,22 +197,27 @@ program
     } else if (hookgate.generatedAdminToken) {
       lines.push(`Admin token (shown once, only its hash is stored): ${hookgate.generatedAdminToken}`);
     } else if (!config.adminToken) {
-      lines.push('Admin token: the one printed on first start (or set HOOKGATE_ADMIN_TOKEN).');
+      lines.push(
+        'Admin token: the one printed on first start, by this node or another (or set HOOKGATE_ADMIN_TOKEN).',
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     let stopping = false;
-    const shutdown = (signal: string) => {
+    const shutdown = (signal: string, exitCode = 0) => {
       if (stopping) return;
       stopping = true;
       hookgate.log.info({ signal }, 'shutting down');
       hookgate.stop().then(
-        () => process.exit(0),
+        () => process.exit(exitCode),
         (err) => {
           hookgate.log.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );
     };
+    // A failed WAL flush leaves what is on disk unknown: stop, and let the supervisor restart us
+    // (SQLite recovers from the file as it is). Health answers 503 until the listener closes.
+    void hookgate.fatal.then(() => shutdown('storage failure', 1));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   });

@@ -7,10 +7,11 @@ import { makeSecretBox, PLAINTEXT_BOX } from '../domain/secret-box.js';
 import { buildApi } from '../http/app.js';
 import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
 import type { Api } from '../http/types.js';
+import type { HealthListener } from '../store/health.js';
 import { openPostgresStore } from '../store/postgres/index.js';
 import { withSealedSecrets } from '../store/sealed.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
-import type { Store } from '../store/store.js';
+import { openSqliteStore, type SqliteStoreOptions } from '../store/sqlite/index.js';
+import type { Store, StoreHealth } from '../store/store.js';
 import type { HookgateConfig } from './config.js';
 import { type MetricsServer, makeMetrics, serveMetrics } from './metrics.js';
 
@@ -27,6 +28,11 @@ export interface RunningHookgate {
   /** The delivery loop; null on an API-only node. */
   dispatcher: Dispatcher | null;
   log: pino.Logger;
+  /**
+   * Settles when the store turns fatal (a failed WAL flush): health answers 503 from then on,
+   * and the process must restart; `hookgate serve` stops and exits non-zero.
+   */
+  fatal: Promise<StoreHealth>;
   /** Stops accepting requests, lets in-flight attempts finish (up to `deadlineMs`), closes the store. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -40,7 +46,8 @@ const HOUSEKEEPING_BATCH = 10_000;
 
 /**
  * The admin token's hash: from configuration, from storage, or freshly generated. A generated
- * one is stored only once the server listens, so a start that fails never hides the token.
+ * one is stored only once the server listens, so a start that fails never hides the token (see
+ * storeGeneratedAdminToken).
  */
 async function adminTokenHash(store: Store, configured: string | null) {
   if (configured) return { hash: hashToken(configured), generated: null };
@@ -50,17 +57,49 @@ async function adminTokenHash(store: Store, configured: string | null) {
   return { hash: hashToken(token), generated: token };
 }
 
-async function openStore(config: HookgateConfig, log: pino.Logger): Promise<Store> {
+/**
+ * Stores a generated admin token's hash if no node stored one first (nodes of one PostgreSQL
+ * database started together without HOOKGATE_ADMIN_TOKEN each generate one: only the first
+ * stored counts). Returns the hash in force and whether it is this node's, whose token is then
+ * the one to show.
+ */
+async function storeGeneratedAdminToken(store: Store, hash: string) {
+  const stored = await store.setSettingIfAbsent(ADMIN_TOKEN_HASH_SETTING, hash);
+  return { hash: stored, ours: stored === hash };
+}
+
+/** Seams of the SQLite store for tests (a WAL flush that fails, a size limit); default none. */
+export type StartOptions = Pick<SqliteStoreOptions, 'walFlush' | 'maxPageCount'>;
+
+/** Logs each change of the store's health once: an outage is one line, not one per request. */
+function healthLog(log: pino.Logger): HealthListener {
+  return (health, err) => {
+    if (health.state === 'ok') log.info('storage available again');
+    else if (health.state === 'fatal')
+      log.fatal({ err, fault: health.fault }, 'storage failed; restart needed');
+    else log.error({ err, fault: health.fault, retryable: health.retryable }, 'storage unavailable');
+  };
+}
+
+async function openStore(
+  config: HookgateConfig,
+  log: pino.Logger,
+  onHealth: HealthListener,
+  seams: StartOptions,
+): Promise<Store> {
   const store = config.databaseUrl
     ? await openPostgresStore({
         connectionString: config.databaseUrl,
         poolSize: config.pgPoolSize,
         onError: (err) => log.warn({ err }, 'PostgreSQL connection lost; a new one replaces it'),
+        onHealth,
       })
     : openSqliteStore({
         path: config.dbPath,
         synchronous: config.synchronous,
         onError: (err) => log.warn({ err }, 'background WAL checkpoint failed'),
+        onHealth,
+        ...seams,
       });
   // Without a key secrets stay plaintext, and a sealed one found in storage is an error, not garbage.
   return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
@@ -79,9 +118,21 @@ function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger)
  * The composition root: the store, then (by role) the API listening and the dispatcher
  * delivering. Every node of a PostgreSQL deployment runs this with the same database.
  */
-export async function startHookgate(config: HookgateConfig): Promise<RunningHookgate> {
+export async function startHookgate(
+  config: HookgateConfig,
+  seams: StartOptions = {},
+): Promise<RunningHookgate> {
   const log = pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
-  const store = await openStore(config, log);
+  let reportFatal: (health: StoreHealth) => void = () => {};
+  const fatal = new Promise<StoreHealth>((resolve) => {
+    reportFatal = resolve;
+  });
+  const logHealth = healthLog(log);
+  const onHealth: HealthListener = (health, err) => {
+    logHealth(health, err);
+    if (health.state === 'fatal') reportFatal(health);
+  };
+  const store = await openStore(config, log, onHealth, seams);
   const timeoutMs = config.requestTimeoutSeconds * 1000;
   let sender: Sender | null = null;
   let dispatcher: Dispatcher | null = null;
@@ -98,9 +149,10 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     if (metrics) metricsServer = await serveMetrics(metrics.registry, config.metrics!);
     if (config.role !== 'worker') {
       const admin = await adminTokenHash(store, config.adminToken);
+      let adminHash = admin.hash;
       api = await buildApi({
         store,
-        adminTokenHash: admin.hash,
+        adminTokenHash: () => adminHash,
         maxPayloadBytes: config.maxPayloadBytes,
         allowNetworks: config.allowNetworks,
         appTokenTtlSeconds: APP_TOKEN_TTL_SECONDS,
@@ -110,8 +162,11 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
       });
       url = await api.listen({ port: config.port, host: config.host });
       if (admin.generated) {
-        await store.setSetting(ADMIN_TOKEN_HASH_SETTING, admin.hash);
-        generatedAdminToken = admin.generated;
+        const stored = await storeGeneratedAdminToken(store, admin.hash);
+        // Until this line the token was known to no one, so adopting another node's loses nothing.
+        adminHash = stored.hash;
+        if (stored.ours) generatedAdminToken = admin.generated;
+        else log.info('admin token generated by another node is in use; this node prints none');
       }
     }
   } catch (error) {
@@ -161,6 +216,7 @@ export async function startHookgate(config: HookgateConfig): Promise<RunningHook
     api,
     dispatcher,
     log,
+    fatal,
     async stop(deadlineMs = 10_000) {
       clearInterval(housekeeping);
       stopListening();

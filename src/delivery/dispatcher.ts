@@ -52,7 +52,11 @@ export interface AttemptRecorded extends AttemptMade {
   endpointDisabled: DisabledReason | null;
 }
 
-type QueuedOutcome = AttemptOutcome & Pick<AttemptRecorded, 'attemptNumber' | 'control'>;
+type QueuedOutcome = AttemptOutcome &
+  Pick<AttemptRecorded, 'attemptNumber' | 'control'> & {
+    /** The delivery as claimed: what a charged attempt is made from if this one cannot be recorded. */
+    claimed: ClaimedDelivery;
+  };
 
 export interface Dispatcher {
   /** New work may be due now (called after a publish commits). */
@@ -88,8 +92,20 @@ const LOST_RETRY_JITTER_MS = 2000;
  * send kills the thread every time still runs out its retries instead of looping forever.
  */
 const LOSSES_CHARGED_FROM = 3;
+/**
+ * Longest wait between claims while they keep failing (the database is away), in ms: delivery
+ * resumes at most this long after it returns, or at once when something wakes the loop.
+ */
+const MAX_BACKOFF_MS = 5000;
 /** Deliveries remembered with lost sends; past this the memory starts over. */
 const LOSS_MEMORY = 10_000;
+/**
+ * The failure to record a delivery's outcome (a write the store refuses even alone) that is
+ * charged as a failed attempt, recorded without what could not be stored: as with lost sends,
+ * a delivery whose outcome can never be recorded runs out its retries instead of being sent
+ * again forever. Earlier failures send it again, its attempts untouched.
+ */
+const RECORD_FAILURES_CHARGED_FROM = 3;
 
 /**
  * The delivery loop: claim due deliveries under a lease, attempt them concurrently, record each
@@ -115,6 +131,8 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   let outcomes: QueuedOutcome[] = [];
   /** Lost sends so far of each delivery whose last send was lost. */
   const losses = new Map<string, number>();
+  /** Failures so far to record an outcome of each delivery whose last outcome could not be recorded. */
+  const recordFailures = new Map<string, number>();
   const hooks = new Set<Promise<void>>();
   let flushing: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -157,7 +175,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     if (!('lost' in made)) {
       observe((o) => o.attempted(made.attempt.durationMs, made.attempt.succeeded));
       if (losses.size > 0) losses.delete(d.deliveryId);
-      queueOutcome({ leaseId, deliveryId: d.deliveryId, ...made });
+      queueOutcome({ leaseId, deliveryId: d.deliveryId, claimed: d, ...made });
       return;
     }
     const lost = (losses.get(d.deliveryId) ?? 0) + 1;
@@ -165,7 +183,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       losses.delete(d.deliveryId);
       const charged = attemptFrom(options.retrySchedule, d, Date.now(), noAnswer(made.lost));
       observe((o) => o.attempted(charged.attempt.durationMs, false));
-      queueOutcome({ leaseId, deliveryId: d.deliveryId, ...charged });
+      queueOutcome({ leaseId, deliveryId: d.deliveryId, claimed: d, ...charged });
       return;
     }
     if (losses.size >= LOSS_MEMORY) losses.clear();
@@ -174,8 +192,13 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     if (closed) return;
     // Due again shortly, its attempts untouched; if this write fails, the lease's end brings it back.
     // (The sends a thread held are answered in one turn: their deferrals share one commit.)
+    await retryShortly(leaseId, d.deliveryId);
+  }
+
+  /** Gives a leased delivery back without an attempt, due again after LOST_RETRY_MS and some jitter. */
+  function retryShortly(leaseId: string, deliveryId: string): Promise<void> {
     const until = Date.now() + LOST_RETRY_MS + Math.floor(Math.random() * LOST_RETRY_JITTER_MS);
-    await store.deferDeliveries([{ leaseId, deliveryId: d.deliveryId, until }]);
+    return store.deferDeliveries([{ leaseId, deliveryId, until }]);
   }
 
   function queueOutcome(outcome: QueuedOutcome): void {
@@ -202,32 +225,74 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const batch = outcomes;
     outcomes = [];
     if (batch.length === 0) return;
-    let disabled: DisabledEndpoint[];
-    const started = performance.now();
-    try {
-      disabled = await store.recordOutcomes(
-        batch.map(({ attemptNumber: _, control: __, ...outcome }) => outcome),
-        health,
-      );
-    } catch (e) {
-      const ms = performance.now() - started;
-      observe((o) => o.recorded(ms, false));
-      // The leases stay: these deliveries are attempted again once they run out. Never lost.
-      onError(coerceError(e));
-      return;
+    let recorded = await recordAll(batch);
+    if (!recorded) {
+      // One outcome the store refuses (bad data) must not cost the others theirs: each is
+      // recorded alone, the writes sharing one group commit with each isolated, so only a bad
+      // one fails. (The lone outcome of a batch of one has already been tried alone.)
+      const alone = batch.length === 1 ? [null] : await Promise.all(batch.map((o) => recordAll([o])));
+      recorded = { ok: [], disabled: [] };
+      for (const [i, result] of alone.entries()) {
+        if (result) {
+          recorded.ok.push(batch[i]!);
+          recorded.disabled.push(...result.disabled);
+        } else unrecorded(batch[i]!);
+      }
     }
-    const ms = performance.now() - started;
-    observe((o) => o.recorded(ms, true));
+    if (recordFailures.size > 0) for (const o of recorded.ok) recordFailures.delete(o.deliveryId);
     // A retry due sooner than the loop's current sleep must not wait for it.
-    if (batch.some((o) => o.next.kind === 'retry')) wake();
+    if (recorded.ok.some((o) => o.next.kind === 'retry')) wake();
     if (!onAttempt) return;
     // Each disabling is told once, with the first attempt of its endpoint in the batch.
-    const reasons = new Map(disabled.map((d) => [d.endpointId, d.reason]));
-    for (const outcome of batch) {
+    const reasons = new Map(recorded.disabled.map((d) => [d.endpointId, d.reason]));
+    for (const outcome of recorded.ok) {
       const endpointDisabled = reasons.get(outcome.attempt.endpointId) ?? null;
       reasons.delete(outcome.attempt.endpointId);
       notify(onAttempt, { ...outcome, endpointDisabled });
     }
+  }
+
+  /** Records the outcomes in one write; null (the error told) if the store refused it. */
+  async function recordAll(
+    batch: QueuedOutcome[],
+  ): Promise<{ ok: QueuedOutcome[]; disabled: DisabledEndpoint[] } | null> {
+    const started = performance.now();
+    try {
+      const disabled = await store.recordOutcomes(
+        batch.map(({ attemptNumber: _, control: __, claimed: ___, ...outcome }) => outcome),
+        health,
+      );
+      const ms = performance.now() - started;
+      observe((o) => o.recorded(ms, true));
+      return { ok: batch, disabled };
+    } catch (e) {
+      const ms = performance.now() - started;
+      observe((o) => o.recorded(ms, false));
+      onError(coerceError(e));
+      return null;
+    }
+  }
+
+  /**
+   * An outcome the store would not record even alone. Its lease stays, so it is never lost: the
+   * delivery is sent again shortly, its attempts untouched, and from the
+   * RECORD_FAILURES_CHARGED_FROM-th failure on it is charged a failed attempt that says why.
+   */
+  function unrecorded(o: QueuedOutcome): void {
+    const failures = (recordFailures.get(o.deliveryId) ?? 0) + 1;
+    if (failures >= RECORD_FAILURES_CHARGED_FROM) {
+      recordFailures.delete(o.deliveryId);
+      const reason = `(the outcome of this attempt could not be recorded, ${failures} times: the answer was HTTP ${o.attempt.responseStatusCode})`;
+      const charged = attemptFrom(options.retrySchedule, o.claimed, o.attempt.createdAt, noAnswer(reason));
+      queueOutcome({ leaseId: o.leaseId, deliveryId: o.deliveryId, claimed: o.claimed, ...charged });
+      completed();
+      return;
+    }
+    if (recordFailures.size >= LOSS_MEMORY) recordFailures.clear();
+    recordFailures.set(o.deliveryId, failures);
+    if (closed) return;
+    // If this write fails too, the lease's end brings the delivery back.
+    retryShortly(o.leaseId, o.deliveryId).catch((e) => onError(coerceError(e)));
   }
 
   /** Hands a recorded attempt to the hook; whatever it does, delivery goes on. */
@@ -308,20 +373,31 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function loop(): Promise<void> {
+    /** Claims failed in a row: the database is away; each failure waits longer, up to a bound. */
+    let failures = 0;
     while (!stopped) {
       woken = false;
       try {
         const claimed = await claimOnce();
+        failures = 0;
         if (claimed > 0) continue;
         const next = await store.nextWakeAt();
         const wait = next === null ? idlePollMs : Math.min(Math.max(next - Date.now(), 0), idlePollMs);
         // Due now yet nothing claimable (every slot or its endpoint's slots taken): a freed slot wakes us.
         await sleep(wait === 0 ? idlePollMs : wait);
       } catch (e) {
-        onError(coerceError(e));
-        await sleep(idlePollMs);
+        failures++;
+        // Logged the first time, then as the wait grows: an outage is a few lines, not one a poll.
+        if (failures <= 2 || backoff(failures) < backoff(failures + 1)) onError(coerceError(e));
+        // A wake (LISTEN re-established, a publish committed) cuts the wait short.
+        await sleep(backoff(failures));
       }
     }
+  }
+
+  /** The wait after `failures` failed claims in a row: doubling from idlePollMs up to MAX_BACKOFF_MS. */
+  function backoff(failures: number): number {
+    return Math.min(idlePollMs * 2 ** (failures - 1), Math.max(idlePollMs, MAX_BACKOFF_MS));
   }
 
   const looping = loop();

@@ -1,39 +1,16 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import dns from 'node:dns';
 import { type Cidr, isAddressAllowed } from '../domain/ssrf.js';
-
-export type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+import type { CachedResolve, Resolve } from './cached-resolve.js';
 
 /**
- * Lookups that may run at once. `dns.lookup` blocks a thread of libuv's pool (4 threads) for as
- * long as the resolver takes, and that pool also flushes the SQLite WAL that acknowledges every
- * publish: names that resolve slowly must not be able to take all of it.
+ * The system resolver: `dns.lookup`, as `net.connect` would use (it reads /etc/hosts, which the
+ * c-ares `dns.resolve*` do not). It reports no TTL. It blocks a thread of libuv's pool (4
+ * threads) for as long as it takes, and that pool also flushes the SQLite WAL that acknowledges
+ * every publish: makeCachedResolve bounds how many run at once.
  */
-export const CONCURRENT_LOOKUPS = 2;
-
-/** `resolve` with at most `limit` calls in flight; the others wait their turn, in order. */
-export function limitConcurrency(resolve: Resolve, limit: number): Resolve {
-  let running = 0;
-  const queue: Array<() => void> = [];
-  const next = () => {
-    running--;
-    queue.shift()?.();
-  };
-  return (hostname) =>
-    new Promise<LookupAddress[]>((resolved, rejected) => {
-      const start = () => {
-        running++;
-        resolve(hostname).then(resolved, rejected).finally(next);
-      };
-      if (running < limit) start();
-      else queue.push(start);
-    });
-}
-
-const systemResolve: Resolve = limitConcurrency(
-  (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true }),
-  CONCURRENT_LOOKUPS,
-);
+export const systemResolve: Resolve = (hostname) =>
+  dns.promises.lookup(hostname, { all: true, verbatim: true });
 
 export class RefusedAddressError extends Error {
   readonly code = 'HOOKGATE_SSRF_REFUSED';
@@ -53,8 +30,9 @@ type LookupCallback = (
  * opens when an address is private or reserved. Checking at connect time (not when the URL is
  * saved) closes the DNS-rebinding gap: the address judged is the address dialed. If any record
  * of a name is refused, the whole name is, so a mixed answer cannot smuggle a private target.
+ * `resolve` may answer from a cache: the addresses are judged again on every use.
  */
-export function makeGuardedLookup(allowed: readonly Cidr[], resolve: Resolve = systemResolve) {
+export function makeGuardedLookup(allowed: readonly Cidr[], resolve: CachedResolve) {
   return function guardedLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
     resolve(hostname).then(
       (records) => {

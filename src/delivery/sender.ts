@@ -1,6 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
+import { type Body, bodyOf, bodyText } from '../domain/body.js';
 import { type Cidr, ipLiteralOf, isAddressAllowed } from '../domain/ssrf.js';
-import { makeGuardedLookup, RefusedAddressError, type Resolve } from './guarded-lookup.js';
+import { makeCachedResolve, type Resolve } from './cached-resolve.js';
+import { makeGuardedLookup, RefusedAddressError, systemResolve } from './guarded-lookup.js';
 
 export interface SenderOptions {
   /** CIDRs exempt from the SSRF guard. Default: none. */
@@ -11,21 +13,24 @@ export interface SenderOptions {
   responseBodyLimit?: number;
   /** Socket pool size per origin. Default 64. */
   connectionsPerOrigin?: number;
-  /** DNS resolution; injectable so tests can aim names at any address without dialing it. */
+  /**
+   * DNS resolution asked on a cache miss; injectable so tests can aim names at any address without
+   * dialing it. Default: the system's (`dns.lookup`).
+   */
   resolve?: Resolve;
 }
 
 export interface SendRequest {
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body: Body;
 }
 
 export interface SendResult {
   /** 0 when no HTTP response arrived. */
   statusCode: number;
-  /** The response body (bounded), or the reason no response arrived. */
-  response: string;
+  /** The response body (bounded; bytes when not UTF-8), or the reason no response arrived. */
+  response: Body;
   durationMs: number;
   retryAfter: string | undefined;
   /** The `webhook-delivery` response header (Svix receiver control), as sent. */
@@ -59,6 +64,9 @@ interface Target {
   path: string;
 }
 
+/** The longest a DNS lookup may take (glibc's own per-try timeout is 5 s). */
+const LOOKUP_TIMEOUT_MS = 5_000;
+
 /** Distinct endpoint URLs remembered parsed; past this the memory starts over. */
 const TARGET_CACHE_SIZE = 10_000;
 
@@ -76,7 +84,15 @@ export function makeSender(options: SenderOptions): Sender<SendResult> {
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,
     connect: {
-      lookup: makeGuardedLookup(options.allowNetworks, options.resolve),
+      lookup: makeGuardedLookup(
+        options.allowNetworks,
+        makeCachedResolve({
+          resolve: options.resolve ?? systemResolve,
+          // A lookup waits no longer than its attempt may: `net.connect` gives a lookup no abort
+          // signal, so the attempt's deadline is how its end reaches the queue.
+          timeoutMs: Math.min(options.timeoutMs, LOOKUP_TIMEOUT_MS),
+        }),
+      ),
       timeout: options.timeoutMs,
     },
     headersTimeout: options.timeoutMs,
@@ -204,25 +220,24 @@ class Answer implements Dispatcher.DispatchHandler {
     this.#controller?.abort(new Error(TIMED_OUT));
   }
 
-  #body(): string {
+  /** Text when the receiver answered UTF-8, else its bytes as they came (see Body). */
+  #body(): Body {
     const chunks = this.#chunks;
-    return chunks.length === 1
-      ? chunks[0]!.toString('utf8')
-      : Buffer.concat(chunks, this.#size).toString('utf8');
+    return bodyOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size));
   }
 
-  #answered(response: string): void {
+  #answered(response: Body): void {
     this.#settle(this.#statusCode, response);
   }
 
-  #settle(statusCode: number, response: string): void {
+  #settle(statusCode: number, response: Body): void {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
     const durationMs = Math.round(performance.now() - this.#started);
     this.resolve(
       statusCode === 0
-        ? noAnswer(response, durationMs)
+        ? noAnswer(bodyText(response), durationMs)
         : {
             statusCode,
             response,

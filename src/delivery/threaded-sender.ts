@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { Body } from '../domain/body.js';
 import { formatCidrList } from '../domain/ssrf.js';
 import {
   type LostSend,
@@ -25,8 +26,8 @@ export interface SenderThreadData extends Omit<SenderThreadOptions, 'allowNetwor
   allowNetworks: string;
 }
 
-/** One request: [id, url, headers, body]. */
-type QueuedRequest = [number, string, Record<string, string>, string];
+/** One request: [id, url, headers, body] (bytes arrive in the thread as a Uint8Array, which undici sends as they are). */
+type QueuedRequest = [number, string, Record<string, string>, Body];
 
 export type ToThread = { kind: 'send'; batch: QueuedRequest[] } | { kind: 'close' };
 export type FromThread = { kind: 'ready' } | { kind: 'results'; batch: [number, SendResult][] };

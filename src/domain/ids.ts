@@ -23,11 +23,49 @@ const digits: number[] = new Array(BODY_LENGTH).fill(0);
 let lastMs = 0;
 
 /**
+ * How an id of each prefix is spelled, where the Svix specs fix it. Svix Ingest's endpoint ids
+ * are `^ep_[A-Za-z0-9]{27}$` and its request-log ids `^log[A-Za-z0-9]{21,22}$` (no underscore).
+ * Endpoint ids get five more random digits after the usual 22, so they still sort by time and
+ * after the 22-digit ids made before; log ids drop the underscore (a migration renamed the
+ * stored ones, and `canonicalLogId` maps an old spelling to the new).
+ */
+const EXTRA_DIGITS: Partial<Record<IdPrefix, number>> = { ep: 5 };
+const SEPARATOR: Partial<Record<IdPrefix, string>> = { log: '' };
+
+/**
  * A KSUID-like id: 48 bits of milliseconds then 80 random bits, base62-encoded at fixed width.
  * Within one millisecond the random part is incremented, so ids made by one process are strictly
  * increasing (monotonic), which keeps cursor pagination exact.
  */
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
+  const body = newIdBody(nowMs);
+  const extra = EXTRA_DIGITS[prefix] ?? 0;
+  return `${prefix}${SEPARATOR[prefix] ?? '_'}${extra > 0 ? body + randomDigits(extra) : body}`;
+}
+
+/**
+ * Every spelling of a stored id with this prefix, as a regular expression source (no anchors):
+ * what an iterator of a list keyed by such ids may be.
+ */
+export function idPattern(prefix: IdPrefix): string {
+  if (prefix === 'ep') return `ep_[0-9A-Za-z]{${BODY_LENGTH}}(?:[0-9A-Za-z]{${EXTRA_DIGITS.ep}})?`;
+  if (prefix === 'log') return `log_?[0-9A-Za-z]{${BODY_LENGTH}}`;
+  return `${prefix}_[0-9A-Za-z]{${BODY_LENGTH}}`;
+}
+
+/** A request-log id as stored, from either spelling (`log_…` was used before the ingest spec's `log…`). */
+export function canonicalLogId(id: string): string {
+  return id.startsWith('log_') ? `log${id.slice(4)}` : id;
+}
+
+function randomDigits(n: number): string {
+  const bytes = new Uint8Array(n);
+  randomFillSync(bytes);
+  // A byte mod 62 is slightly biased, which does not matter for digits that only add uniqueness.
+  return Array.from(bytes, (b) => ALPHABET[b % 62]).join('');
+}
+
+function newIdBody(nowMs: number): string {
   if (nowMs <= lastMs) {
     incrementRandom();
   } else {
@@ -38,7 +76,7 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
     randomFillSync(limbs, RANDOM_FROM);
     halveRandom(); // headroom for increments
   }
-  return `${prefix}_${encodeBase62(limbs)}`;
+  return encodeBase62(limbs);
 }
 
 function incrementRandom(): void {

@@ -2,6 +2,7 @@
  * The records Hookgate keeps, in domain words. Times are epoch milliseconds; JSON payloads are
  * kept as the exact text that is signed and sent.
  */
+import type { Body } from './body.js';
 import type { DisabledReason } from './health.js';
 
 export type Metadata = Record<string, string>;
@@ -63,8 +64,8 @@ export interface Message {
   appId: string;
   eventType: string;
   eventId: string | null;
-  /** The payload text, exactly as signed and sent: JSON, or a provider's raw body. */
-  payload: string;
+  /** The payload exactly as signed and sent: JSON, or a provider's raw body (bytes, if not UTF-8 text). */
+  payload: Body;
   /** Content type of `payload`; null means application/json. */
   contentType: string | null;
   /** Provider headers passed through to endpoints (inbound messages only). */
@@ -74,6 +75,8 @@ export interface Message {
   tags: string[] | null;
   /** When its deliveries were scheduled to begin; null: at once. */
   deliverAt: number | null;
+  /** When its payload was expunged (it reads `{}` since, and cannot be sent again); null: never. */
+  expungedAt: number | null;
   createdAt: number;
 }
 
@@ -93,8 +96,8 @@ export interface Attempt {
   url: string;
   /** 0 when no HTTP response arrived (network error, timeout, refused by the SSRF guard). */
   responseStatusCode: number;
-  /** The response body up to a bound, or the network error's description. */
-  response: string;
+  /** The response body up to a bound (bytes, if not UTF-8 text), or the network error's description. */
+  response: Body;
   durationMs: number;
   succeeded: boolean;
   trigger: AttemptTrigger;
@@ -144,7 +147,7 @@ export interface InboundRecord {
   dedupeKey: string | null;
   /** The request's headers, without credentials. */
   headers: Record<string, string>;
-  /** The body, up to a bound. */
-  body: string;
+  /** The body, up to a bound (bytes, if not UTF-8 text). */
+  body: Body;
   createdAt: number;
 }

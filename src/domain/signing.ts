@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Body } from './body.js';
 import type { EndpointSecret } from './model.js';
 
 /**
@@ -57,8 +58,11 @@ export function rotatedSecrets(
     .slice(0, 1 + MAX_COSIGNING_SECRETS);
 }
 
-export function sign(secret: Buffer, msgId: string, timestampSeconds: number, body: string): string {
-  return createHmac('sha256', secret).update(`${msgId}.${timestampSeconds}.${body}`).digest('base64');
+/** The body is signed as the bytes sent: text as UTF-8, bytes as they are. */
+export function sign(secret: Buffer, msgId: string, timestampSeconds: number, body: Body): string {
+  const hmac = createHmac('sha256', secret);
+  if (typeof body === 'string') return hmac.update(`${msgId}.${timestampSeconds}.${body}`).digest('base64');
+  return hmac.update(`${msgId}.${timestampSeconds}.`).update(body).digest('base64');
 }
 
 /** The `webhook-signature` header value: one `v1,` entry per secret that is still valid. */
@@ -66,7 +70,7 @@ export function signatureHeader(
   secrets: readonly Buffer[],
   msgId: string,
   timestampSeconds: number,
-  body: string,
+  body: Body,
 ): string {
   return secrets.map((s) => `v1,${sign(s, msgId, timestampSeconds, body)}`).join(' ');
 }
@@ -88,7 +92,7 @@ export interface WebhookHeaders {
 export function verify(
   secret: Buffer,
   headers: WebhookHeaders,
-  body: string,
+  body: Body,
   nowSeconds: number = Math.floor(Date.now() / 1000),
   toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
 ): VerifyFailure | null {

@@ -3,26 +3,36 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
-import { makeAuthenticator, requireAdmin } from './auth.js';
+import { ApiError } from '../domain/errors.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
+import { makeAuthenticator } from './auth.js';
+import { registerCallers } from './callers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
+import { clientErrorHandler, registerListenerErrors } from './listener-errors.js';
+import { registerNulGuard } from './nul-guard.js';
 import { accessRoutes } from './routes/access.js';
 import { applicationRoutes } from './routes/applications.js';
 import { attemptRoutes } from './routes/attempts.js';
+import { contentRoutes } from './routes/content.js';
 import { endpointSettingsRoutes } from './routes/endpoint-settings.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { inboundRoutes } from './routes/inbound.js';
+import { ingestAccessRoutes } from './routes/ingest-access.js';
 import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
 import { ingestLogRoutes } from './routes/ingest-log.js';
 import { ingestSourceRoutes } from './routes/ingest-sources.js';
 import { messageRoutes } from './routes/messages.js';
-import { OPERATIONAL_PATH_PREFIX, operationalWebhookRoutes } from './routes/operational-webhooks.js';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import type { Api, ApiDeps } from './types.js';
 
 export interface HttpOptions extends ApiDeps {
-  /** SHA-256 (hex) of the admin token. */
-  adminTokenHash: string;
+  /**
+   * SHA-256 (hex) of the admin token, or a function answering it on each request when it may
+   * still change after the API listens (see adminTokenHash in cli/server.ts).
+   */
+  adminTokenHash: string | (() => string);
   /** Largest accepted request body in bytes; larger gets 413. */
   maxPayloadBytes: number;
   /** The process's logger; default: none. */
@@ -44,9 +54,6 @@ function parseQuery(text: string): Record<string, string | string[]> {
   return out;
 }
 
-/** Paths served without a token. */
-const PUBLIC_PATHS = new Set(['/api/v1/health', '/api/v1/health/ping', '/openapi.json']);
-
 export async function buildApi(options: HttpOptions): Promise<Api> {
   const api = Fastify({
     ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: false }),
@@ -59,6 +66,9 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     routerOptions: { querystringParser: parseQuery, maxParamLength: 256 },
     // Router-level refusals (a longer path id, malformed percent-encoding) answer {code, detail} too.
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // So do Node's parser (431, 400, 408) and a server closing (503): see listener-errors.ts.
+    clientErrorHandler,
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON bodies arrive typed: no coercion there (123 is not a name). Query strings and path
@@ -75,9 +85,13 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
   // body, not malformed JSON; routes that need a body still answer 422.
   const parseJson = api.getDefaultJsonParser('error', 'ignore');
   api.removeContentTypeParser('application/json');
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
-  );
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    // Refused before parsing: what walks a parsed body recursively (serialising the payload)
+    // would overflow the stack, and parsing hundreds of thousands of levels stalls everyone.
+    if (jsonDepthExceeds(body as string)) return done(new ApiError('json_too_deep'), undefined);
+    parseJson(request, body as string, done);
+  });
 
   api.decorateRequest('principal', null as never);
   api.setErrorHandler(errorHandler);
@@ -91,24 +105,31 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     },
   });
 
-  const authenticate = makeAuthenticator(options.store, options.adminTokenHash);
-  api.addHook('onRequest', async (request) => {
-    const path = request.url.split('?', 1)[0]!;
-    // Providers authenticate by the ingest URL's token and their signature, not a bearer token.
-    if (PUBLIC_PATHS.has(path) || path.startsWith('/in/')) return;
-    await authenticate(request);
-    // Sources and operational webhooks are the operator's: app-scoped tokens never manage them.
-    if (path.startsWith('/ingest/') || path.startsWith(OPERATIONAL_PATH_PREFIX)) requireAdmin(request);
-  });
+  registerListenerErrors(api);
+  registerCallers(api, makeAuthenticator(options.store, options.adminTokenHash));
+  registerNulGuard(api);
   registerIdempotency(api, options.store);
 
-  api.get('/api/v1/health', { schema: { tags: ['Health'], security: [] } }, async (_request, reply) => {
-    reply.code(204).send();
-  });
-  api.get('/api/v1/health/ping', { schema: { hide: true } }, async (_request, reply) => {
-    reply.code(204).send();
-  });
-  api.get('/openapi.json', { schema: { hide: true } }, async () => api.swagger());
+  // Readiness: 503 with the store's fault (a flag read, no query) while writes cannot succeed.
+  api.get(
+    '/api/v1/health',
+    { config: { caller: 'public' }, schema: { tags: ['Health'], security: [] } },
+    async (_request, reply) => {
+      const health = options.store.health();
+      if (health.state !== 'ok') throw new ApiError(health.fault);
+      reply.code(204).send();
+    },
+  );
+  api.get(
+    '/api/v1/health/ping',
+    { config: { caller: 'public' }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.code(204).send();
+    },
+  );
+  api.get('/openapi.json', { config: { caller: 'public' }, schema: { hide: true } }, async () =>
+    api.swagger(),
+  );
 
   for (const routes of [
     applicationRoutes,
@@ -117,10 +138,12 @@ export async function buildApi(options: HttpOptions): Promise<Api> {
     endpointSettingsRoutes,
     messageRoutes,
     attemptRoutes,
+    contentRoutes,
     accessRoutes,
     ingestSourceRoutes,
     ingestEndpointRoutes,
     ingestLogRoutes,
+    ingestAccessRoutes,
     operationalWebhookRoutes,
   ]) {
     routes(api, options);

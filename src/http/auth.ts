@@ -5,7 +5,10 @@ import type { App } from '../domain/model.js';
 import type { Store } from '../store/store.js';
 
 /** Who is calling: the operator (admin token) or one app's portal token. */
-export type Principal = { kind: 'admin' } | { kind: 'app'; appId: string; readOnly: boolean };
+export type Principal =
+  | { kind: 'admin' }
+  /** `tokenHash` names the token itself, so logout can revoke exactly it. */
+  | { kind: 'app'; appId: string; readOnly: boolean; tokenHash: string };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,29 +32,30 @@ export function generateAppToken(): string {
 }
 
 /**
- * Resolves the bearer token into a principal, or throws 401. The admin hash is read once at
- * start-up; app tokens are looked up by hash.
+ * Resolves the bearer token into a principal, or throws 401. The admin hash is given at
+ * start-up, or as a function when it may still change once (a node that loses the race to
+ * store a generated token adopts the stored one); app tokens are looked up by hash. What the
+ * principal may do is the route's to say (see callers.ts).
  */
-export function makeAuthenticator(store: Store, adminTokenHash: string) {
-  const adminHash = Buffer.from(adminTokenHash, 'hex');
-  return async function authenticate(request: FastifyRequest): Promise<void> {
+export function makeAuthenticator(store: Store, adminTokenHash: string | (() => string)) {
+  const currentHash = typeof adminTokenHash === 'function' ? adminTokenHash : () => adminTokenHash;
+  return async function authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw new ApiError('unauthorized');
     const hash = hashToken(match[1]!);
     const hashBytes = Buffer.from(hash, 'hex');
+    const adminHash = Buffer.from(currentHash(), 'hex');
     if (hashBytes.length === adminHash.length && timingSafeEqual(hashBytes, adminHash)) {
-      request.principal = { kind: 'admin' };
-      return;
+      return { kind: 'admin' };
     }
     const token = await store.findAppToken(hash, Date.now());
     if (!token) throw new ApiError('unauthorized');
-    if (token.readOnly && request.method !== 'GET' && request.method !== 'HEAD')
-      throw new ApiError('forbidden');
-    request.principal = { kind: 'app', ...token };
+    return { kind: 'app', tokenHash: hash, ...token };
   };
 }
 
+/** Narrows a route declared for `app` callers to the admin, inside its handler. */
 export function requireAdmin(request: FastifyRequest): void {
   if (request.principal.kind !== 'admin') throw new ApiError('forbidden');
 }

@@ -1,5 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, coerceError, ERRORS, type ErrorCode } from '../domain/errors.js';
+import {
+  ApiError,
+  coerceError,
+  ERRORS,
+  type ErrorCode,
+  retryAfterSeconds,
+  type ValidationIssue,
+} from '../domain/errors.js';
 
 /** Fastify's own error codes, mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -17,48 +24,66 @@ interface AjvIssue {
   params?: Record<string, unknown>;
 }
 
-/** Svix's 422 shape: `{code: "validation", detail: [{loc, msg, type}]}`. */
-function validationBody(issues: AjvIssue[], context: string) {
-  return {
-    code: 'validation',
-    detail: issues.map((issue) => {
-      const path = issue.instancePath.split('/').filter(Boolean);
-      const missing = issue.params?.missingProperty;
-      if (typeof missing === 'string') path.push(missing);
-      return {
-        loc: [context, ...path],
-        msg: issue.message ?? 'invalid value',
-        type: `value_error.${issue.keyword}`,
-      };
-    }),
-  };
+/** Svix's 422 issues (`{loc, msg, type}`) from the schema validator's. */
+function validationIssues(issues: AjvIssue[], context: string): ValidationIssue[] {
+  return issues.map((issue) => {
+    const path = issue.instancePath.split('/').filter(Boolean);
+    const missing = issue.params?.missingProperty;
+    if (typeof missing === 'string') path.push(missing);
+    return {
+      loc: [context, ...path],
+      msg: issue.message ?? 'invalid value',
+      type: `value_error.${issue.keyword}`,
+    };
+  });
+}
+
+/**
+ * Sends `{code, detail}`. A 422 always carries Svix's HTTPValidationError list, whoever raised it:
+ * a bare sentence becomes one issue located at the request as a whole.
+ */
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string | ValidationIssue[],
+): void {
+  const body =
+    status === 422 && typeof detail === 'string'
+      ? { code, detail: [{ loc: ['body'], msg: detail, type: 'value_error' }] }
+      : { code, detail };
+  reply.code(status).send(body);
 }
 
 /** The one place errors become responses; nothing else formats an error body. */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
-    reply.code(error.status).send({ code: error.code, detail: error.message });
+    const retryAfter = retryAfterSeconds(error.code);
+    if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
+    // Not logged per request: a storage fault is logged once, when the store's health changes.
+    const { code, detail } = error.body();
+    sendError(reply, error.status, code, detail);
     return;
   }
   if (error.validation) {
     const context = (error.validationContext ?? 'body').replace('querystring', 'query');
-    reply.code(422).send(validationBody(error.validation as AjvIssue[], context));
+    sendError(reply, 422, 'validation', validationIssues(error.validation as AjvIssue[], context));
     return;
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (mapped) {
-    reply.code(ERRORS[mapped].status).send({ code: mapped, detail: ERRORS[mapped].detail });
+    sendError(reply, ERRORS[mapped].status, mapped, ERRORS[mapped].detail);
     return;
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     const code: ErrorCode = 'bad_request';
-    reply.code(error.statusCode).send({ code, detail: error.message });
+    sendError(reply, error.statusCode, code, error.message);
     return;
   }
   request.log.error({ err: coerceError(error) }, 'unhandled error');
-  reply.code(500).send({ code: 'internal', detail: ERRORS.internal.detail });
+  sendError(reply, 500, 'internal', ERRORS.internal.detail);
 }
 
 export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): void {
-  reply.code(404).send({ code: 'not_found', detail: ERRORS.not_found.detail });
+  sendError(reply, 404, 'not_found', ERRORS.not_found.detail);
 }

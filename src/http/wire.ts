@@ -1,3 +1,5 @@
+import { bodyText } from '../domain/body.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { App, Attempt, Endpoint, EventType, Message } from '../domain/model.js';
 import { MESSAGE_STATUS } from '../domain/model.js';
 import type { DeliveryRow, EndpointMessageRow } from '../store/store.js';
@@ -18,14 +20,15 @@ export function appOut(a: App) {
   };
 }
 
-export function eventTypeOut(e: EventType) {
+/** `withContent` false leaves out the schemas (Svix's `with_content`: "including the schema"). */
+export function eventTypeOut(e: EventType, withContent = true) {
   return {
     name: e.name,
     description: e.description,
     archived: e.archived,
     deprecated: e.deprecated,
     featureFlag: e.featureFlag,
-    schemas: e.schemas,
+    ...(withContent ? { schemas: e.schemas } : {}),
     createdAt: iso(e.createdAt),
     updatedAt: iso(e.updatedAt),
   };
@@ -64,26 +67,33 @@ export function messageOut(m: Message, withContent: boolean, parsedPayload?: unk
   };
 }
 
-/** JSON payloads as JSON; a provider's form-encoded or other raw body as its text. */
+/**
+ * JSON payloads as JSON; a provider's form-encoded or other raw body as its text (bytes that are
+ * not UTF-8 shown with U+FFFD: the exact bytes are what endpoints receive), and so is a
+ * provider's JSON nested too deeply to serialise again (published payloads are refused first).
+ */
 function payloadValue(m: Message): unknown {
-  if (m.contentType === null || /json/i.test(m.contentType)) {
+  const text = bodyText(m.payload);
+  if ((m.contentType === null || /json/i.test(m.contentType)) && !jsonDepthExceeds(text)) {
     try {
-      return JSON.parse(m.payload);
+      return JSON.parse(text);
     } catch {
-      return m.payload;
+      return text;
     }
   }
-  return m.payload;
+  return text;
 }
 
-export function attemptOut(a: Attempt) {
+/** `withContent` false leaves out the response body (Svix's `with_content` on attempts). */
+export function attemptOut(a: Attempt, withContent = true) {
   const status = a.succeeded ? 'success' : 'fail';
   return {
     id: a.id,
     msgId: a.msgId,
     endpointId: a.endpointId,
     url: a.url,
-    response: a.response,
+    // Svix's `response` is a string: a receiver's bytes that are not UTF-8 are shown with U+FFFD.
+    ...(withContent ? { response: bodyText(a.response) } : {}),
     responseStatusCode: a.responseStatusCode,
     responseDurationMs: a.durationMs,
     status: MESSAGE_STATUS[status],

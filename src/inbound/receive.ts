@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { type Body, bodyOf } from '../domain/body.js';
 import { checkCustomHeaders, isSensitiveHeader } from '../domain/headers.js';
+import { jsonDepthExceeds } from '../domain/json-depth.js';
 import type { InboundRecord } from '../domain/model.js';
 import type { InboundInput, Store } from '../store/store.js';
 import { PROVIDERS } from './providers/index.js';
@@ -31,7 +33,6 @@ const json = (statusCode: number, body: unknown): InboundResponse => ({
 });
 
 const NOT_FOUND = json(404, { code: 'not_found', detail: 'The requested resource was not found.' });
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The front door for provider webhooks: verify the request the provider's way, commit it
@@ -54,27 +55,9 @@ export function makeInboundReceiver({ store, wake, now = Date.now }: InboundRece
     const headers = flattenHeaders(rawHeaders);
     const logged = { headers: loggableHeaders(headers), body: truncate(body, LOGGED_BODY_LIMIT) };
 
-    let text: string;
-    try {
-      text = utf8.decode(body);
-    } catch {
-      const record = await store.recordInbound(
-        source,
-        {
-          ...logged,
-          eventType: null,
-          outcome: 'rejected',
-          statusCode: 415,
-          reason: 'body is not valid UTF-8',
-        },
-        at,
-      );
-      return json(415, {
-        code: 'unsupported_encoding',
-        detail: 'The request body is not valid UTF-8.',
-        id: record.id,
-      });
-    }
+    // The body travels as the bytes the provider sent, whatever they are (a NUL, bytes that are
+    // not UTF-8): they are what it signed. The text is for reading JSON or form fields only.
+    const text = body.toString('utf8');
     const req: InboundRequest = { headers, body, text, json: parseJson(headers['content-type'], text) };
 
     const verdict = provider.verify(req, config, Math.floor(at / 1000));
@@ -106,7 +89,7 @@ export function makeInboundReceiver({ store, wake, now = Date.now }: InboundRece
       publish: {
         eventType,
         eventId: null,
-        payload: text,
+        payload: bodyOf(body),
         contentType: headers['content-type'] ?? 'application/octet-stream',
         headers: passthrough(headers, config.passthroughHeaders ?? []),
         channels: null,
@@ -154,8 +137,14 @@ function passthrough(
   return Object.keys(out).length ? out : null;
 }
 
+/**
+ * The body as JSON for providers to read their event type and id from; null when it is not JSON,
+ * or nests too deeply to look into (see MAX_JSON_DEPTH): such a body is still accepted and
+ * forwarded byte for byte, only named from headers (or `unknown`), as any non-JSON body is.
+ */
 function parseJson(contentType: string | undefined, text: string): unknown {
   if (contentType && !/json/i.test(contentType)) return null;
+  if (jsonDepthExceeds(text)) return null;
   try {
     return JSON.parse(text);
   } catch {
@@ -169,6 +158,6 @@ export function eventTypeName(raw: string | null): string {
   return cleaned === '' ? 'unknown' : cleaned;
 }
 
-function truncate(body: Buffer, limit: number): string {
-  return body.subarray(0, limit).toString('utf8');
+function truncate(body: Buffer, limit: number): Body {
+  return bodyOf(body.subarray(0, limit));
 }

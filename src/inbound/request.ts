@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export interface InboundRequest {
   headers: Readonly<Record<string, string | undefined>>;
   body: Buffer;
-  /** The body decoded as UTF-8 (bodies that are not valid UTF-8 are refused before this). */
+  /** The body decoded as UTF-8, U+FFFD in place of invalid sequences: verify and forward `body`, never this. */
   text: string;
   /** The body parsed as JSON when it is JSON, else null. */
   json: unknown;

@@ -11,7 +11,8 @@ import type {
   MessageStatusText,
   Source,
 } from '../domain/model.js';
-import type { PublishInput } from './store.js';
+import { bodyColumns, bodyFromColumns, storableText } from './bytes.js';
+import type { InboundInput, PublishInput } from './store.js';
 
 /**
  * Row shapes as both stores return them (the schemas use the same column names and types:
@@ -109,11 +110,14 @@ export interface MessageRow {
   event_type: string;
   event_id: string | null;
   payload: string;
+  payload_bytes: Uint8Array | null;
   content_type: string | null;
   headers: string | null;
   channels: string | null;
   tags: string | null;
   deliver_at: number | null;
+  /** Absent where a query names its columns (the publish path's MESSAGE_COLUMNS): read as null. */
+  expunged_at?: number | null;
   created_at: number;
 }
 
@@ -123,12 +127,13 @@ export function toMessage(r: MessageRow): Message {
     appId: r.app_id,
     eventType: r.event_type,
     eventId: r.event_id,
-    payload: r.payload,
+    payload: bodyFromColumns(r.payload, r.payload_bytes),
     contentType: r.content_type,
     headers: r.headers === null ? null : JSON.parse(r.headers),
     channels: r.channels === null ? null : JSON.parse(r.channels),
     tags: r.tags === null ? null : JSON.parse(r.tags),
     deliverAt: r.deliver_at,
+    expungedAt: r.expunged_at ?? null,
     createdAt: r.created_at,
   };
 }
@@ -146,18 +151,21 @@ export function newMessage(appId: string, input: PublishInput, now: number): Mes
     channels: input.channels,
     tags: input.tags ?? null,
     deliverAt: input.deliverAt ?? null,
+    expungedAt: null,
     createdAt: now,
   };
 }
 
 /** INSERT_MESSAGE's parameters (sql.ts), in its column order. */
 export function messageInsertValues(m: Message): unknown[] {
+  const [payload, payloadBytes] = bodyColumns(m.payload);
   return [
     m.id,
     m.appId,
     m.eventType,
     m.eventId,
-    m.payload,
+    payload,
+    payloadBytes,
     m.contentType,
     jsonOrNull(m.headers),
     jsonOrNull(m.channels),
@@ -175,6 +183,7 @@ export interface AttemptRow {
   url: string;
   status_code: number;
   response: string;
+  response_bytes: Uint8Array | null;
   duration_ms: number;
   succeeded: number;
   manual: number;
@@ -189,12 +198,31 @@ export function toAttempt(r: AttemptRow): Attempt {
     endpointId: r.endpoint_id,
     url: r.url,
     responseStatusCode: r.status_code,
-    response: r.response,
+    response: bodyFromColumns(r.response, r.response_bytes),
     durationMs: r.duration_ms,
     succeeded: r.succeeded === 1,
     trigger: r.manual === 1 ? 'manual' : 'scheduled',
     createdAt: r.created_at,
   };
+}
+
+/** INSERT_ATTEMPT's parameters (sql.ts), in its column order. */
+export function attemptInsertValues(a: Attempt): unknown[] {
+  const [response, responseBytes] = bodyColumns(a.response);
+  return [
+    a.id,
+    a.appId,
+    a.msgId,
+    a.endpointId,
+    a.url,
+    a.responseStatusCode,
+    response,
+    responseBytes,
+    a.durationMs,
+    a.succeeded ? 1 : 0,
+    a.trigger === 'manual' ? 1 : 0,
+    a.createdAt,
+  ];
 }
 
 export function jsonOrNull(value: unknown): string | null {
@@ -247,6 +275,7 @@ export interface InboundRow {
   dedupe_key: string | null;
   headers: string;
   body: string;
+  body_bytes: Uint8Array | null;
   created_at: number;
 }
 
@@ -261,9 +290,49 @@ export function toInbound(r: InboundRow): InboundRecord {
     eventType: r.event_type,
     dedupeKey: r.dedupe_key,
     headers: JSON.parse(r.headers),
-    body: r.body,
+    body: bodyFromColumns(r.body, r.body_bytes),
     createdAt: r.created_at,
   };
+}
+
+/**
+ * The record of one provider request before either store decides its fate (rejected until
+ * then). The provider's labels are made storable here, once for both stores: the dedupe key
+ * (from the provider's JSON, where `\u0000` is a NUL) is also what duplicates are looked up by.
+ */
+export function newInboundRecord(sourceId: string, request: InboundInput, now: number): InboundRecord {
+  return {
+    id: newId('log', now),
+    sourceId,
+    status: 'rejected',
+    statusCode: request.outcome === 'rejected' ? request.statusCode : 0,
+    reason: request.outcome === 'rejected' ? storableText(request.reason) : '',
+    msgId: null,
+    eventType: storableText(request.eventType),
+    dedupeKey: request.outcome === 'accepted' ? storableText(request.dedupeKey) : null,
+    headers: request.headers,
+    body: request.body,
+    createdAt: now,
+  };
+}
+
+/** INSERT_INBOUND's parameters (sql.ts), in its column order. */
+export function inboundInsertValues(r: InboundRecord): unknown[] {
+  const [body, bodyBytes] = bodyColumns(r.body);
+  return [
+    r.id,
+    r.sourceId,
+    r.status,
+    r.statusCode,
+    storableText(r.reason),
+    r.msgId,
+    r.eventType,
+    r.dedupeKey,
+    JSON.stringify(r.headers),
+    body,
+    bodyBytes,
+    r.createdAt,
+  ];
 }
 
 /** The failure streak COUNT_FAILURE returns. */

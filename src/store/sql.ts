@@ -64,9 +64,10 @@ export const SETTLE_DELIVERY = `UPDATE deliveries
       manual = requeued, requeued = 0, locked_until = 0, locked_by = NULL, updated_at = ?
   WHERE id = ? AND locked_by = ? AND status = 'pending'`;
 
-export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response, duration_ms,
-    succeeded, manual, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Parameters: attemptInsertValues (rows.ts). */
+export const INSERT_ATTEMPT = `INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response,
+    response_bytes, duration_ms, succeeded, manual, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Fails an endpoint's waiting deliveries at once when it is disabled, so they neither wait in
@@ -103,9 +104,10 @@ export const PRUNABLE_MESSAGES = `SELECT id FROM messages m WHERE created_at < ?
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.msg_id = m.id AND d.status = 'pending')
   ORDER BY created_at LIMIT ?`;
 
-export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, content_type, headers,
-    channels, tags, deliver_at, created_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Parameters: messageInsertValues (rows.ts). */
+export const INSERT_MESSAGE = `INSERT INTO messages (id, app_id, event_type, event_id, payload, payload_bytes, content_type,
+    headers, channels, tags, deliver_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export const INSERT_DELIVERY = `INSERT INTO deliveries (id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at,
     updated_at)
@@ -168,3 +170,42 @@ export const CLEAR_ENDPOINT_HEALTH = `UPDATE endpoints
   SET disabled_reason = NULL, consecutive_failures = 0, failing_since = NULL, circuit_open_until = 0,
       circuit_period_ms = 0
   WHERE id = ?`;
+
+/** Parameters: inboundInsertValues (rows.ts). */
+export const INSERT_INBOUND = `INSERT INTO inbound_requests (id, source_id, status, status_code, reason, msg_id, event_type,
+    dedupe_key, headers, body, body_bytes, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/*
+ * Idempotency-Key reservations. A row with status_code 0 is in progress, held by `owner` until
+ * `locked_until`; any other status_code is the stored response. Only the holder may finish,
+ * renew or release it, so a request that lost its reservation (its lease ran out and another
+ * took it over) changes nothing.
+ */
+
+/**
+ * Inserts an in-progress row, or takes over one whose lease ran out; returns a row only when the
+ * caller now holds it. Parameters: scope, key, owner, lease end, now.
+ */
+export const RESERVE_IDEMPOTENCY_KEY = `INSERT INTO idempotency AS i (scope, key, owner, locked_until, status_code, body, created_at)
+  VALUES (?, ?, ?, ?, 0, '', ?)
+  ON CONFLICT (scope, key) DO UPDATE
+    SET owner = excluded.owner, locked_until = excluded.locked_until, created_at = excluded.created_at
+    WHERE i.status_code = 0 AND i.locked_until <= excluded.created_at
+  RETURNING owner`;
+
+/** Stores the holder's response. Parameters: status code, body, scope, key, owner. */
+export const FINISH_IDEMPOTENCY_KEY = `UPDATE idempotency SET status_code = ?, body = ?, owner = NULL, locked_until = 0
+  WHERE scope = ? AND key = ? AND owner = ? AND status_code = 0`;
+
+/** Extends the holder's lease. Parameters: lease end, scope, key, owner. */
+export const RENEW_IDEMPOTENCY_KEY = `UPDATE idempotency SET locked_until = ?
+  WHERE scope = ? AND key = ? AND owner = ? AND status_code = 0`;
+
+/** Ends the holder's lease at once, so the next request takes the key. Parameters: scope, key, owner. */
+export const RELEASE_IDEMPOTENCY_KEY = `UPDATE idempotency SET locked_until = 0
+  WHERE scope = ? AND key = ? AND owner = ? AND status_code = 0`;
+
+/** Rewrites a finished response (a publish whose eventId was taken answers with that message). */
+export const REWRITE_IDEMPOTENT_RESPONSE = `UPDATE idempotency SET status_code = ?, body = ?
+  WHERE scope = ? AND key = ?`;

@@ -1,3 +1,4 @@
+import type { Body } from '../domain/body.js';
 import type { DisabledReason, HealthPolicy } from '../domain/health.js';
 import type {
   App,
@@ -56,12 +57,24 @@ export interface Store {
   /**
    * Stores the message and one delivery per subscribed endpoint in one durable commit, shared
    * with concurrent publishes (group commit). With an `eventId` already used in the app, returns
-   * the first message and creates nothing.
+   * the first message and creates nothing. With `idempotency`, the response is stored under its
+   * key in the same commit (so a crash leaves the key either answered or free), and nothing is
+   * published when the reservation is no longer held: ApiError 'idempotency_conflict'.
    */
-  publish(appId: string, input: PublishInput, now: number): Promise<{ message: Message; created: boolean }>;
+  publish(
+    appId: string,
+    input: PublishInput,
+    now: number,
+    idempotency?: IdempotentWrite<Published>,
+  ): Promise<Published>;
   /** By id, or by eventId. */
   getMessage(appId: string, idOrEventId: string): Promise<Message | null>;
   listMessages(appId: string, filter: MessageFilter, page: PageQuery): Promise<Page<Message>>;
+  /**
+   * Stores a message bound for this one endpoint only, due at once as a manual attempt, whatever
+   * the endpoint's filters (Svix's send-example: a test of one endpoint, not an event for all).
+   */
+  publishToEndpoint(appId: string, endpointId: string, input: PublishInput, now: number): Promise<Message>;
   /** Queues one more (manual) attempt of the message to the endpoint. */
   resend(appId: string, msgId: string, endpointId: string, now: number): Promise<void>;
   listDeliveriesOfMessage(appId: string, msgId: string, page: PageQuery): Promise<Page<DeliveryRow>>;
@@ -78,6 +91,13 @@ export interface Store {
    * (manual trigger); returns how many deliveries were queued.
    */
   replayMessage(appId: string, msgId: string, now: number): Promise<number>;
+
+  /**
+   * Removes the message's content for good (Svix's expunge): its payload reads `{}` from now on,
+   * its pending deliveries are cancelled and the request log's copy of an inbound body is emptied.
+   * The message still lists. False when the app has no such message.
+   */
+  expungeMessageContent(appId: string, msgId: string, now: number): Promise<boolean>;
 
   // ---- inbound sources
   /** Creates the source and the application that carries its events, in one commit. */
@@ -101,6 +121,8 @@ export interface Store {
   // ---- attempts
   listAttempts(appId: string, filter: AttemptFilter, page: PageQuery): Promise<Page<Attempt>>;
   getAttempt(appId: string, msgId: string, attemptId: string): Promise<Attempt | null>;
+  /** Replaces the attempt's response body with `EXPUNGED` for good; false when there is no such attempt. */
+  expungeAttemptContent(appId: string, msgId: string, attemptId: string): Promise<boolean>;
 
   // ---- dispatcher
   /**
@@ -130,13 +152,35 @@ export interface Store {
   onDue(listener: () => void): () => void;
 
   // ---- API plumbing
-  getIdempotentResponse(scope: string, key: string): Promise<StoredResponse | null>;
-  saveIdempotentResponse(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
+  /**
+   * Reserves an Idempotency-Key for `key.owner` until `leaseUntil`, atomically across every node:
+   * the row is inserted if absent, or taken over if it is still in progress under a lease that
+   * ran out by `now` (its holder crashed or released it). Otherwise answers with the stored
+   * response, or that another request holds it.
+   */
+  reserveIdempotencyKey(key: IdempotencyKey, now: number, leaseUntil: number): Promise<IdempotencyState>;
+  /** Extends the lease of a reservation `key.owner` still holds; false when it no longer does. */
+  renewIdempotencyKey(key: IdempotencyKey, leaseUntil: number): Promise<boolean>;
+  /**
+   * Stores the response of the request holding the reservation; false (and nothing stored)
+   * when `key.owner` no longer holds it. Writes that can (publish) store it in their own commit.
+   */
+  finishIdempotencyKey(key: IdempotencyKey, response: StoredResponse): Promise<boolean>;
+  /** Gives up a reservation `key.owner` holds (its request failed): the next request takes it. */
+  releaseIdempotencyKey(key: IdempotencyKey): Promise<void>;
   getSetting(key: string): Promise<string | null>;
   setSetting(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` under `key` only if the key has none yet, atomically (nodes starting together
+   * race on it), and returns the value stored once it is durable: `value` if this call stored
+   * it, else the one already there.
+   */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
   saveAppToken(tokenHash: string, token: AppToken, expiresAt: number): Promise<void>;
   /** What a (hashed) app-scoped token grants, if it exists and has not expired. */
   findAppToken(tokenHash: string, now: number): Promise<AppToken | null>;
+  /** Deletes an app-scoped token (logout); false if there was none with this hash. */
+  revokeAppToken(tokenHash: string): Promise<boolean>;
 
   /**
    * Deletes idempotency records created before `idempotencyBefore` and app tokens expired by
@@ -151,8 +195,28 @@ export interface Store {
    */
   pruneRetention(before: number, batch: number): Promise<RetentionResult>;
 
+  /**
+   * Whether the store can take writes now, as last observed: a flag read, no query (the health
+   * route and the error handler read it on every call).
+   */
+  health(): StoreHealth;
+
   close(): Promise<void>;
 }
+
+/** A storage fault: each is an API error code (domain/errors.ts), answered 503. */
+export type StorageFault = 'database_unavailable' | 'storage_full' | 'storage_lost' | 'storage_failed';
+
+/**
+ * The store's health. `unavailable` and retryable: the store probes and returns to `ok` by
+ * itself (the database is back, space was freed). `unavailable` and not retryable: it stays so
+ * until an operator acts (the database file was removed). `fatal`: the process must restart
+ * (a WAL flush failed: what is on disk is no longer known).
+ */
+export type StoreHealth =
+  | { state: 'ok' }
+  | { state: 'unavailable'; fault: StorageFault; retryable: boolean }
+  | { state: 'fatal'; fault: StorageFault };
 
 export interface PageQuery {
   limit: number;
@@ -210,7 +274,8 @@ export interface SecretRotation {
 export interface PublishInput {
   eventType: string;
   eventId: string | null;
-  payload: string;
+  /** JSON text, or a provider's raw body (see Body). */
+  payload: Body;
   channels: string[] | null;
   /** Default null: application/json. */
   contentType?: string | null;
@@ -255,7 +320,8 @@ export interface SourceInput {
 /** What the inbound gateway decided about one provider request, and what it keeps of it. */
 export type InboundInput = {
   headers: Record<string, string>;
-  body: string;
+  /** The body as received, up to the request log's bound. */
+  body: Body;
   eventType: string | null;
 } & (
   | { outcome: 'rejected'; statusCode: number; reason: string }
@@ -289,7 +355,7 @@ export interface ClaimedDelivery {
   attemptsMade: number;
   trigger: AttemptTrigger;
   url: string;
-  payload: string;
+  payload: Body;
   /** Content type of the payload: application/json unless a provider sent something else. */
   contentType: string;
   /** Provider headers passed through (inbound), then the endpoint's custom headers on top. */
@@ -334,4 +400,34 @@ export interface AppToken {
 export interface StoredResponse {
   statusCode: number;
   body: string;
+}
+
+/** What a publish answers: the message, and whether this call created it. */
+export interface Published {
+  message: Message;
+  created: boolean;
+}
+
+/** One request's reservation of an Idempotency-Key. */
+export interface IdempotencyKey {
+  /** Who may replay it: the caller (admin or app) and the route's path. */
+  scope: string;
+  key: string;
+  /** Unique per request: only the holder may store or release the reservation. */
+  owner: string;
+}
+
+export type IdempotencyState =
+  | { state: 'reserved' }
+  | { state: 'finished'; response: StoredResponse }
+  | { state: 'in_progress' };
+
+/** A write that stores its request's response under an Idempotency-Key in its own commit. */
+export interface IdempotentWrite<R> {
+  key: IdempotencyKey;
+  /**
+   * The response the request answers with this result; pure (it may run again when a batch is
+   * retried). The write resolves with the very result object it last passed here.
+   */
+  respond: (result: R) => StoredResponse;
 }

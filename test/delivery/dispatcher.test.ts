@@ -11,9 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type AttemptRecorded, startDispatcher } from '../../src/delivery/dispatcher.js';
 import type { LostSend, Sender, SendResult } from '../../src/delivery/sender.js';
 import { generateSecret } from '../../src/domain/signing.js';
+import { openPostgresStore } from '../../src/store/postgres/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
-import { eventually, tempDir } from '../helpers/hookgate.js';
+import { eventually, STORES, type StoreKind, tempDir } from '../helpers/hookgate.js';
+import { createTestDatabase } from '../helpers/postgres.js';
 
 /**
  * A sender whose n-th send (from 0) answers 200 changed by `answer(n)`, or is lost when
@@ -39,7 +41,23 @@ function fakeSender(answer: (n: number) => Partial<SendResult> | LostSend): Send
   };
 }
 
-describe('dispatcher', () => {
+/** A fresh, empty store of the kind asked for, closed and removed by the test's cleanup. */
+async function openFreshStore(kind: StoreKind, cleanup: Array<() => Promise<void> | void>): Promise<Store> {
+  if (kind === 'postgres') {
+    const database = await createTestDatabase();
+    cleanup.push(() => database.drop());
+    const store = await openPostgresStore({ connectionString: database.url, poolSize: 4 });
+    cleanup.push(() => store.close());
+    return store;
+  }
+  const dir = tempDir();
+  const store = openSqliteStore({ path: join(dir, 'hookgate.db') });
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup.push(() => store.close());
+  return store;
+}
+
+describe.each(STORES)('dispatcher (%s)', (kind) => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -48,10 +66,7 @@ describe('dispatcher', () => {
   async function storeWithMessages(
     count: number,
   ): Promise<{ store: Store; appId: string; endpointId: string }> {
-    const dir = tempDir();
-    const store = openSqliteStore({ path: join(dir, 'hookgate.db') });
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    cleanup.push(() => store.close());
+    const store = await openFreshStore(kind, cleanup);
     const app = await store.createApp({ name: 'hooks', uid: null, metadata: {}, rateLimit: null });
     const endpoint = await store.createEndpoint(app.id, {
       url: 'http://127.0.0.1:9/never-dialed',

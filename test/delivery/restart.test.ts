@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Svix } from 'svix';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHookgate } from '../../src/cli/server.js';
-import { eventually, tempDir, testConfig } from '../helpers/hookgate.js';
+import { eventually, freshStore, STORES, tempDir, testConfig } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
-describe('restart', () => {
+describe.each(STORES)('restart (%s)', (kind) => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -18,6 +18,8 @@ describe('restart', () => {
   it('delivers everything that was pending when the server stopped, after it starts again', async () => {
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await freshStore(kind, dir);
+    cleanup.push(() => store.drop());
     let up = false;
     const accepted = new Set<string>();
     const receiver = await startReceiver((req) => {
@@ -26,7 +28,7 @@ describe('restart', () => {
       return { status: 200 };
     });
     cleanup.push(() => receiver.close());
-    const config = testConfig(join(dir, 'hookgate.db'), { retrySchedule: [1, 1, 1, 1, 1] });
+    const config = testConfig(join(dir, 'hookgate.db'), { ...store.config, retrySchedule: [1, 1, 1, 1, 1] });
 
     const first = await startHookgate(config);
     const svix = new Svix(config.adminToken!, { serverUrl: first.url! });
@@ -51,6 +53,8 @@ describe('restart', () => {
   it('re-attempts deliveries that were in flight when the process was killed with SIGKILL', async () => {
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await freshStore(kind, dir);
+    cleanup.push(() => store.drop());
     // The first answer to each message hangs past the kill; later ones succeed.
     const seen = new Set<string>();
     const receiver: Receiver = await startReceiver((req) => {
@@ -63,7 +67,7 @@ describe('restart', () => {
     const token = 'hgsk_crash_test_token';
     const env = {
       ...process.env,
-      HOOKGATE_DB: join(dir, 'hookgate.db'),
+      ...store.env,
       HOOKGATE_ADMIN_TOKEN: token,
       HOOKGATE_ALLOW_NETWORKS: '127.0.0.0/8',
       HOOKGATE_REQUEST_TIMEOUT: '1',

@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
-describe('retries', () => {
+describe.each(STORES)('retries (%s)', (store) => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
   async function setup(respond: Receiver['respond'], schedule = [1, 1]) {
-    const hg: TestHookgate = await startTestHookgate({ retrySchedule: schedule });
+    const hg: TestHookgate = await startTestHookgate({ store, retrySchedule: schedule });
     cleanup.push(() => hg.destroy());
     const receiver = await startReceiver(respond);
     cleanup.push(() => receiver.close());
@@ -57,7 +57,7 @@ describe('retries', () => {
   });
 
   it('records a network error as an attempt with status 0 and retries it', async () => {
-    const hg = await startTestHookgate({ retrySchedule: [1] });
+    const hg = await startTestHookgate({ store, retrySchedule: [1] });
     cleanup.push(() => hg.destroy());
     const closed = await startReceiver();
     const deadUrl = closed.url;
@@ -96,7 +96,7 @@ describe('retries', () => {
   });
 
   it('times out a receiver that does not answer, and keeps delivering to a healthy one meanwhile', async () => {
-    const hg = await startTestHookgate({ retrySchedule: [], requestTimeoutSeconds: 1 });
+    const hg = await startTestHookgate({ store, retrySchedule: [], requestTimeoutSeconds: 1 });
     cleanup.push(() => hg.destroy());
     const slow = await startReceiver(() => ({ status: 200, delayMs: 5000 }));
     cleanup.push(() => slow.close());

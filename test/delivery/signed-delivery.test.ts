@@ -1,15 +1,15 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
-describe('signed delivery', () => {
+describe.each(STORES)('signed delivery (%s)', (store) => {
   let hg: TestHookgate;
   let receiver: Receiver;
 
   beforeEach(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     receiver = await startReceiver();
   });
   afterEach(async () => {

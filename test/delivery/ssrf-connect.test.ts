@@ -7,12 +7,8 @@ import type { LookupAddress } from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
-import {
-  limitConcurrency,
-  makeGuardedLookup,
-  RefusedAddressError,
-  type Resolve,
-} from '../../src/delivery/guarded-lookup.js';
+import type { Resolve } from '../../src/delivery/cached-resolve.js';
+import { makeGuardedLookup, RefusedAddressError } from '../../src/delivery/guarded-lookup.js';
 import { makeSender, type Sender, type SendResult } from '../../src/delivery/sender.js';
 import { type Cidr, parseCidrList } from '../../src/domain/ssrf.js';
 
@@ -144,35 +140,6 @@ describe('makeGuardedLookup', () => {
   it('still refuses a private answer outside the allow list', async () => {
     const { err } = await lookup(LOOPBACK, fakeResolve(), 'internal.test');
     expect((err as RefusedAddressError).code).toBe('HOOKGATE_SSRF_REFUSED');
-  });
-});
-
-describe('limitConcurrency (system lookups leave libuv threads to the WAL flush)', () => {
-  it('runs at most `limit` resolutions at once and the rest in order, failures included', async () => {
-    const started: string[] = [];
-    const finish = new Map<string, (r: LookupAddress[] | Error) => void>();
-    const slow: Resolve = (hostname) =>
-      new Promise((resolve, reject) => {
-        started.push(hostname);
-        finish.set(hostname, (r) => (r instanceof Error ? reject(r) : resolve(r)));
-      });
-    const limited = limitConcurrency(slow, 2);
-    const results = ['a', 'b', 'c', 'd'].map((h) =>
-      limited(h).then(
-        (r) => r[0]!.address,
-        (e: Error) => e.message,
-      ),
-    );
-    expect(started).toEqual(['a', 'b']);
-    finish.get('b')!(new Error('b failed'));
-    await new Promise((r) => setImmediate(r));
-    expect(started).toEqual(['a', 'b', 'c']);
-    finish.get('a')!([{ address: '8.8.8.8', family: 4 }]);
-    await new Promise((r) => setImmediate(r));
-    expect(started).toEqual(['a', 'b', 'c', 'd']);
-    finish.get('c')!([{ address: '8.8.4.4', family: 4 }]);
-    finish.get('d')!([{ address: '1.1.1.1', family: 4 }]);
-    expect(await Promise.all(results)).toEqual(['8.8.8.8', 'b failed', '8.8.4.4', '1.1.1.1']);
   });
 });
 

@@ -93,6 +93,16 @@ describe('sender thread', () => {
     );
   });
 
+  it('carries bytes that are not UTF-8 both ways: the request body sent, the answer kept', async () => {
+    const hostile = Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe]);
+    const receiver = await startReceiver(() => ({ status: 200, body: hostile }));
+    cleanup.push(() => receiver.close());
+    const sender = await thread();
+    const result = answered(await sender.send({ url: receiver.url, headers: {}, body: hostile }));
+    expect(receiver.requests[0]!.raw.equals(hostile)).toBe(true);
+    expect(Buffer.from(result.response).equals(hostile)).toBe(true);
+  });
+
   it('passes the receiver control header and the request headers through unchanged', async () => {
     const receiver = await startReceiver(() => ({
       status: 410,

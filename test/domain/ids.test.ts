@@ -1,14 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBase62, type IdPrefix, newId } from '../../src/domain/ids.js';
+import { canonicalLogId, encodeBase62, type IdPrefix, idPattern, newId } from '../../src/domain/ids.js';
 
 // newId keeps module-level clock state, so each test below works in a later window of future time
 // than the one before it (tests in a file run in order).
-const PREFIXES: IdPrefix[] = ['app', 'ep', 'msg', 'atmpt', 'dlv', 'qtask'];
+const PREFIXES: IdPrefix[] = ['app', 'msg', 'atmpt', 'dlv', 'qtask', 'src'];
 
 describe('newId', () => {
   it.each(PREFIXES)('makes %s ids with the prefix and a fixed-width base62 body', (prefix) => {
     const id = newId(prefix);
     expect(id).toMatch(new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`));
+    expect(id).toMatch(new RegExp(`^${idPattern(prefix)}$`));
+  });
+
+  // Svix Ingest's IngestEndpointOut.id and IngestLogOut.id patterns (svix-ingest-openapi.json).
+  it('makes endpoint ids of 27 digits and log ids without an underscore, as the ingest spec says', () => {
+    const ep = newId('ep');
+    const log = newId('log');
+    expect(ep).toMatch(/^ep_[A-Za-z0-9]{27}$/);
+    expect(log).toMatch(/^log[A-Za-z0-9]{21,22}$/);
+    expect(ep).toMatch(new RegExp(`^${idPattern('ep')}$`));
+    expect(log).toMatch(new RegExp(`^${idPattern('log')}$`));
+  });
+
+  it('sorts new endpoint ids after the 22-digit ones made earlier, and reads old log ids', () => {
+    const old = 'ep_0358AhEZz3csO7t0YnedDw';
+    expect(old).toMatch(new RegExp(`^${idPattern('ep')}$`));
+    expect(newId('ep') > old).toBe(true);
+    expect(canonicalLogId('log_0358AhEZz3csO7t0YnedDw')).toBe('log0358AhEZz3csO7t0YnedDw');
+    expect(canonicalLogId('log0358AhEZz3csO7t0YnedDw')).toBe('log0358AhEZz3csO7t0YnedDw');
   });
 
   it('makes strictly increasing ids in a tight loop of 10000', () => {

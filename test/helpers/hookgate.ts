@@ -120,3 +120,27 @@ export async function eventually<T>(
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
 }
+
+/** A fresh, empty store for a Hookgate the test starts itself (in this process or spawned). */
+export interface FreshStore {
+  /** Environment for a spawned `hookgate serve`: HOOKGATE_DB or DATABASE_URL. */
+  env: Record<string, string>;
+  /** The same as configuration overrides for `testConfig`. */
+  config: Partial<HookgateConfig>;
+  /** Drops the PostgreSQL database (the SQLite file goes with the caller's directory). */
+  drop(): Promise<void>;
+}
+
+/** A store of `kind` for a Hookgate started by the test: a file in `dir`, or a fresh database. */
+export async function freshStore(kind: StoreKind, dir: string): Promise<FreshStore> {
+  if (kind === 'sqlite') {
+    const dbPath = join(dir, 'hookgate.db');
+    return { env: { HOOKGATE_DB: dbPath }, config: { dbPath }, drop: async () => {} };
+  }
+  const database = await createTestDatabase();
+  return {
+    env: { DATABASE_URL: database.url },
+    config: { databaseUrl: database.url },
+    drop: () => database.drop(),
+  };
+}

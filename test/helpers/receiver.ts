@@ -5,12 +5,14 @@ export interface ReceivedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's exact bytes. */
+  raw: Buffer;
   at: number;
 }
 
 export interface Reply {
   status: number;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Wait this long before answering. */
   delayMs?: number;
@@ -71,10 +73,12 @@ export async function startReceiver(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const raw = Buffer.concat(chunks);
       const received = {
         url: req.url ?? '',
         headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
+        body: raw.toString(),
+        raw,
         at: Date.now(),
       };
       const n = requests.length;

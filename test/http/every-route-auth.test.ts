@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 
 /**
  * Every route in the OpenAPI document (so a route added later is covered without editing this
  * file) refuses a request without valid credentials with the same 401, before doing anything.
  */
-describe('every route without valid credentials', () => {
+describe.each(STORES)('every route without valid credentials (%s)', (store) => {
   let hg: TestHookgate;
   let routes: Array<{ method: string; path: string }>;
   let expiredToken: string;
 
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     const doc = (await (await fetch(`${hg.url}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };

@@ -1,19 +1,19 @@
 import { Svix } from 'svix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
  * The official `svix` npm client (1.99.1), pointed at Hookgate, drives every route of the
  * sending API. If Svix's own SDK works unchanged, so do its SDKs in other languages.
  */
-describe('svix client against Hookgate', () => {
+describe.each(STORES)('svix client against Hookgate (%s)', (store) => {
   let hg: TestHookgate;
   let svix: Svix;
   let receiver: Receiver;
 
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     svix = hg.svix;
     receiver = await startReceiver();
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
@@ -194,7 +194,7 @@ function observable(reply: Reply) {
   return { status: reply.status, contentType: reply.contentType, text: reply.text, body: reply.body };
 }
 
-describe('tenant isolation of app-scoped tokens', () => {
+describe.each(STORES)('tenant isolation of app-scoped tokens (%s)', (store) => {
   let receiver: Receiver;
   let appA: IdOut;
   let appB: IdOut;
@@ -233,7 +233,7 @@ describe('tenant isolation of app-scoped tokens', () => {
   let beforeB: Awaited<ReturnType<typeof snapshotB>>;
 
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     receiver = await startReceiver();
 
     const created = async (method: string, path: string, body: unknown, status: number) => {

@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_POLICY } from '../../src/domain/health.js';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /** Posts raw bytes to an ingest URL the way a provider would. */
@@ -27,7 +27,7 @@ interface LogEntry {
   deliveries: Array<{ endpointId: string; status: string }>;
 }
 
-describe('inbound gateway', () => {
+describe.each(STORES)('inbound gateway (%s)', (store) => {
   let hg: TestHookgate;
   let receiver: Receiver;
   const admin = (path: string, init: RequestInit = {}) =>
@@ -45,7 +45,7 @@ describe('inbound gateway', () => {
   };
 
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     receiver = await startReceiver();
   });
   afterAll(async () => {
@@ -208,6 +208,7 @@ describe('inbound gateway', () => {
     // The circuit breaker would hold some of these back and let its probes use up attempts
     // while the endpoint is still down: a matter for its own tests, so it stays closed here.
     const own = await startTestHookgate({
+      store,
       health: { ...DEFAULT_HEALTH_POLICY, openAfterFailures: Number.MAX_SAFE_INTEGER },
     });
     try {

@@ -7,9 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, tempDir } from '../helpers/hookgate.js';
+import { eventually, freshStore, STORES, tempDir } from '../helpers/hookgate.js';
 import { closeServer } from '../helpers/receiver.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -30,7 +29,7 @@ function listeningUrl(child: ChildProcess): Promise<string> {
   });
 }
 
-describe('crash', () => {
+describe.each(STORES)('crash (%s)', (kind) => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -40,6 +39,8 @@ describe('crash', () => {
     const started = Date.now();
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await freshStore(kind, dir);
+    cleanup.push(() => store.drop());
     // index of the payload -> webhook-ids it arrived with, and how many copies arrived
     const seen = new Map<number, Set<string>>();
     let deliveries = 0;
@@ -69,7 +70,7 @@ describe('crash', () => {
     const token = 'hgsk_crash_5000_token';
     const env = {
       ...process.env,
-      HOOKGATE_DB: join(dir, 'hookgate.db'),
+      ...store.env,
       HOOKGATE_ADMIN_TOKEN: token,
       HOOKGATE_ALLOW_NETWORKS: '127.0.0.0/8',
       HOOKGATE_REQUEST_TIMEOUT: '2',

@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_POLICY } from '../../src/domain/health.js';
-import { eventually, startTestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate } from '../helpers/hookgate.js';
 import { startReceiver } from '../helpers/receiver.js';
 
-describe('endpoint health and rate limits', () => {
+describe.each(STORES)('endpoint health and rate limits (%s)', (store) => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
   it('enforces an endpoint rate limit: deliveries over it wait, none is dropped', async () => {
-    const hg = await startTestHookgate();
+    const hg = await startTestHookgate({ store });
     cleanup.push(() => hg.destroy());
     const receiver = await startReceiver();
     cleanup.push(() => receiver.close());
@@ -25,6 +25,7 @@ describe('endpoint health and rate limits', () => {
 
   it('stops sending to a failing endpoint while its circuit is open, probes once, then resumes', async () => {
     const hg = await startTestHookgate({
+      store,
       retrySchedule: [1, 1, 1, 1, 1, 1, 1, 1],
       health: { ...DEFAULT_HEALTH_POLICY, openAfterFailures: 3, openBaseMs: 3000 },
     });
@@ -50,6 +51,7 @@ describe('endpoint health and rate limits', () => {
 
   it('disables an endpoint that keeps failing for the configured time and shows why', async () => {
     const hg = await startTestHookgate({
+      store,
       retrySchedule: [1, 1, 1, 1, 1, 1],
       health: { ...DEFAULT_HEALTH_POLICY, openAfterFailures: 1000, disableAfterMs: 1500 },
     });

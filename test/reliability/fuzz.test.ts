@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/domain/signing.js';
-import { startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 
 const RUNS = 100;
 
@@ -279,9 +279,9 @@ async function checkWrite(method: string, url: string, body: { payload: string; 
   }
 }
 
-describe('fuzzing', () => {
+describe.each(STORES)('fuzzing (%s)', (store) => {
   beforeAll(async () => {
-    hg = await startTestHookgate();
+    hg = await startTestHookgate({ store });
     await hg.dispatcher!.stop(0);
     const app = await hg.svix.application.create({ name: 'fuzz', uid: 'fuzz-app' });
     appId = app.id;

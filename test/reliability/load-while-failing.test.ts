@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 /**
@@ -7,13 +7,13 @@ import { type Receiver, startReceiver } from '../helpers/receiver.js';
  * the dead ones: every healthy delivery lands before the first dead attempt has even timed out,
  * and the dead endpoints hold no more than their concurrency cap.
  */
-describe('load while a quarter of the endpoints time out', () => {
+describe.each(STORES)('load while a quarter of the endpoints time out (%s)', (store) => {
   let hg: TestHookgate;
   let healthy: Receiver;
   let dead: Receiver;
 
   beforeAll(async () => {
-    hg = await startTestHookgate({ requestTimeoutSeconds: 5, retrySchedule: [] });
+    hg = await startTestHookgate({ store, requestTimeoutSeconds: 5, retrySchedule: [] });
     healthy = await startReceiver();
     dead = await startReceiver(() => ({ status: 200, delayMs: 60_000 }));
   });

@@ -10,7 +10,7 @@ import type { MessageAttemptOut } from 'svix';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { makeSender } from '../../src/delivery/sender.js';
 import { parseCidrList } from '../../src/domain/ssrf.js';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { closeServer, type Receiver, type Reply, startReceiver } from '../helpers/receiver.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -67,7 +67,7 @@ function connectHosts(spy: MockInstance): string[] {
   });
 }
 
-describe('misbehaving receivers', () => {
+describe.each(STORES)('misbehaving receivers (%s)', (store) => {
   const cleanup: Array<() => Promise<void>> = [];
   let connectSpy: MockInstance;
   beforeEach(() => {
@@ -82,7 +82,7 @@ describe('misbehaving receivers', () => {
   });
 
   async function hookgate(schedule: number[], requestTimeoutSeconds = 5): Promise<TestHookgate> {
-    const hg = await startTestHookgate({ retrySchedule: schedule, requestTimeoutSeconds });
+    const hg = await startTestHookgate({ store, retrySchedule: schedule, requestTimeoutSeconds });
     cleanup.push(() => hg.destroy());
     return hg;
   }

@@ -6,7 +6,7 @@
 import { Webhook } from 'standardwebhooks';
 import { ApiException, Svix, Webhook as SvixWebhook } from 'svix';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
+import { eventually, STORES, startTestHookgate, type TestHookgate } from '../helpers/hookgate.js';
 import { type ReceivedRequest, type Receiver, type Reply, startReceiver } from '../helpers/receiver.js';
 
 interface OperationalEvent {
@@ -16,14 +16,14 @@ interface OperationalEvent {
   };
 }
 
-describe('operational webhooks', () => {
+describe.each(STORES)('operational webhooks (%s)', (store) => {
   const cleanup: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
   async function hookgate(schedule: number[] = [1, 1, 1, 1]): Promise<TestHookgate> {
-    const hg = await startTestHookgate({ retrySchedule: schedule });
+    const hg = await startTestHookgate({ store, retrySchedule: schedule });
     cleanup.push(() => hg.destroy());
     return hg;
   }

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { Svix } from 'svix';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHookgate } from '../../src/cli/server.js';
-import { eventually, tempDir, testConfig } from '../helpers/hookgate.js';
+import { eventually, freshStore, STORES, tempDir, testConfig } from '../helpers/hookgate.js';
 import { startReceiver } from '../helpers/receiver.js';
 
 const MAIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
-describe('graceful shutdown', () => {
+describe.each(STORES)('graceful shutdown (%s)', (kind) => {
   const cleanup: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -18,13 +18,15 @@ describe('graceful shutdown', () => {
   it('on SIGTERM lets an attempt in flight finish, records it, and exits 0', async () => {
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await freshStore(kind, dir);
+    cleanup.push(() => store.drop());
     const receiver = await startReceiver(() => ({ status: 200, delayMs: 1500 }));
     cleanup.push(() => receiver.close());
     const token = 'hgsk_shutdown_test';
     const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], {
       env: {
         ...process.env,
-        HOOKGATE_DB: join(dir, 'hookgate.db'),
+        ...store.env,
         HOOKGATE_ADMIN_TOKEN: token,
         HOOKGATE_ALLOW_NETWORKS: '127.0.0.0/8',
         HOOKGATE_LOG_LEVEL: 'silent',
@@ -50,7 +52,7 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
 
     // The finished attempt was recorded before exit: a restart has nothing left to send.
-    const config = testConfig(join(dir, 'hookgate.db'), { adminToken: token });
+    const config = testConfig(join(dir, 'hookgate.db'), { ...store.config, adminToken: token });
     const again = await startHookgate(config);
     cleanup.push(() => again.stop());
     const attempts = await new Svix(token, { serverUrl: again.url! }).messageAttempt.listByMsg(
@@ -65,11 +67,13 @@ describe('graceful shutdown', () => {
   it('hands back attempts still unfinished at the deadline, so the next start retries them at once', async () => {
     const dir = tempDir();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await freshStore(kind, dir);
+    cleanup.push(() => store.drop());
     let hang = true;
     const receiver = await startReceiver(() => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 }));
     cleanup.push(() => receiver.close());
     // A long request timeout makes a long lease (35 s): only the hand-back explains a quick retry.
-    const config = testConfig(join(dir, 'hookgate.db'), { requestTimeoutSeconds: 30 });
+    const config = testConfig(join(dir, 'hookgate.db'), { ...store.config, requestTimeoutSeconds: 30 });
     const first = await startHookgate(config);
     const svix = new Svix(config.adminToken!, { serverUrl: first.url! });
     const app = await svix.application.create({ name: 'hand-back' });

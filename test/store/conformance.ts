@@ -481,29 +481,152 @@ export function describeStoreConformance(
       }
     });
 
-    it('stores idempotent responses made together, the first of a key staying, and finds each by scope and key', async () => {
+    it('revokes one app token by its hash and leaves the others working', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('tokens', 'uid-tokens'));
+        const now = Date.now();
+        await store.saveAppToken('gone', { appId: app.id, readOnly: false }, now + 60_000);
+        await store.saveAppToken('kept', { appId: app.id, readOnly: true }, now + 60_000);
+        expect(await store.revokeAppToken('gone')).toBe(true);
+        expect(await store.findAppToken('gone', now)).toBeNull();
+        expect(await store.findAppToken('kept', now)).toEqual({ appId: app.id, readOnly: true });
+        expect(await store.revokeAppToken('gone')).toBe(false);
+        expect(await store.revokeAppToken('never')).toBe(false);
+      } finally {
+        await close();
+      }
+    });
+
+    it('reserves an Idempotency-Key for exactly one of the requests asking together, per scope and key', async () => {
       const { store, close } = await openStore();
       try {
         const now = Date.now();
-        const save = (scope: string, key: string, body: string) =>
-          store.saveIdempotentResponse(scope, key, { statusCode: 202, body }, now);
-        await Promise.all([
-          save('app_1 /a', 'k1', 'first'),
-          save('app_1 /a', 'k2', 'other key'),
-          save('app_2 /a', 'k1', 'other scope'),
-          save('app_1 /a', 'k1', 'second'),
+        const reserve = (scope: string, key: string, owner: string) =>
+          store.reserveIdempotencyKey({ scope, key, owner }, now, now + 10_000);
+        const states = await Promise.all([
+          ...['a', 'b', 'c', 'd'].map((owner) => reserve('app_1 /a', 'k1', owner)),
+          reserve('app_1 /a', 'k2', 'e'),
+          reserve('app_2 /a', 'k1', 'f'),
         ]);
-        await save('app_1 /a', 'k2', 'later');
-        const found = await Promise.all(
-          [
-            ['app_1 /a', 'k1'],
-            ['app_1 /a', 'k2'],
-            ['app_2 /a', 'k1'],
-            ['app_2 /a', 'k2'],
-            ['app_1 /a\nk1', ''],
-          ].map(([scope, key]) => store.getIdempotentResponse(scope!, key!)),
+        const first = states.slice(0, 4).map((s) => s.state);
+        expect(first.filter((s) => s === 'reserved')).toHaveLength(1);
+        expect(first.filter((s) => s === 'in_progress')).toHaveLength(3);
+        expect(states.slice(4)).toEqual([{ state: 'reserved' }, { state: 'reserved' }]);
+        // And one at a time, through another store call each time.
+        expect(await reserve('app_1 /a', 'k2', 'g')).toEqual({ state: 'in_progress' });
+      } finally {
+        await close();
+      }
+    });
+
+    it('lets only the holder of a key store, renew or release it, and replays what it stored', async () => {
+      const { store, close } = await openStore();
+      try {
+        const now = Date.now();
+        const held = { scope: 'admin /x', key: 'k', owner: 'holder' };
+        const other = { ...held, owner: 'other' };
+        expect(await store.reserveIdempotencyKey(held, now, now + 10_000)).toEqual({ state: 'reserved' });
+        expect(await store.finishIdempotencyKey(other, { statusCode: 201, body: 'theirs' })).toBe(false);
+        expect(await store.renewIdempotencyKey(other, now + 60_000)).toBe(false);
+        await store.releaseIdempotencyKey(other);
+        expect(await store.reserveIdempotencyKey(other, now + 1, now + 10_000)).toEqual({
+          state: 'in_progress',
+        });
+        expect(await store.renewIdempotencyKey(held, now + 20_000)).toBe(true);
+        // Renewed: still held past the first lease.
+        expect(await store.reserveIdempotencyKey(other, now + 15_000, now + 30_000)).toEqual({
+          state: 'in_progress',
+        });
+        expect(await store.finishIdempotencyKey(held, { statusCode: 201, body: '{"id":"one"}' })).toBe(true);
+        const replay = { state: 'finished', response: { statusCode: 201, body: '{"id":"one"}' } };
+        expect(await store.reserveIdempotencyKey(other, now + 99_000, now + 99_000)).toEqual(replay);
+        // A finished key is never released, renewed or stored again, by anyone.
+        await store.releaseIdempotencyKey(held);
+        expect(await store.finishIdempotencyKey(held, { statusCode: 201, body: 'again' })).toBe(false);
+        expect(await store.renewIdempotencyKey(held, now + 99_000)).toBe(false);
+        expect(await store.reserveIdempotencyKey(other, now, now)).toEqual(replay);
+      } finally {
+        await close();
+      }
+    });
+
+    it('hands a released key or one whose lease ran out to exactly one of the requests waiting', async () => {
+      const { store, close } = await openStore();
+      try {
+        const now = Date.now();
+        const k = (owner: string) => ({ scope: 'admin /x', key: 'k', owner });
+        await store.reserveIdempotencyKey(k('first'), now, now + 10_000);
+        await store.releaseIdempotencyKey(k('first'));
+        const retry = await Promise.all(
+          ['w1', 'w2', 'w3'].map((o) => store.reserveIdempotencyKey(k(o), now + 1, now + 10_000)),
         );
-        expect(found.map((r) => r?.body ?? null)).toEqual(['first', 'other key', 'other scope', null, null]);
+        expect(retry.filter((s) => s.state === 'reserved')).toHaveLength(1);
+        const holder = ['w1', 'w2', 'w3'][retry.findIndex((s) => s.state === 'reserved')]!;
+        // The holder crashes: its lease runs out at now + 10 s and one waiter takes over.
+        const late = await Promise.all(
+          ['w4', 'w5'].map((o) => store.reserveIdempotencyKey(k(o), now + 10_000, now + 20_000)),
+        );
+        expect(late.filter((s) => s.state === 'reserved')).toHaveLength(1);
+        // The old holder lost it: what it would store is refused.
+        expect(await store.finishIdempotencyKey(k(holder), { statusCode: 200, body: 'late' })).toBe(false);
+      } finally {
+        await close();
+      }
+    });
+
+    it("stores a keyed publish's response in the publish's commit, and publishes nothing for a lost key", async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const k = (key: string, owner = 'o') => ({ scope: `${app.id} /msg`, key, owner });
+        const respond = (r: { message: { id: string }; created: boolean }) => ({
+          statusCode: 202,
+          body: `${r.message.id} ${r.created}`,
+        });
+        for (const key of ['k1', 'k2', 'k3', 'lost'])
+          await store.reserveIdempotencyKey(k(key), now, now + 10);
+        // 'lost' is taken over by another request after its lease ran out.
+        await store.reserveIdempotencyKey(k('lost', 'thief'), now + 10, now + 10_000);
+        const input = (eventId: string | null) => ({
+          eventType: 'x',
+          eventId,
+          payload: '{}',
+          channels: null,
+        });
+        const first = await store.publish(app.id, input('e1'), now);
+        // Made together: keyed and unkeyed, an eventId already taken, and a lost key.
+        const [a, b, c, d, lost] = await Promise.allSettled([
+          store.publish(app.id, input(null), now, { key: k('k1'), respond }),
+          store.publish(app.id, input(null), now),
+          store.publish(app.id, input('e1'), now, { key: k('k2'), respond }),
+          store.publish(app.id, input('e3'), now, { key: k('k3'), respond }),
+          store.publish(app.id, input('e-lost'), now, { key: k('lost'), respond }),
+        ]);
+        const value = <T>(r: PromiseSettledResult<T>) => (r.status === 'fulfilled' ? r.value : null);
+        expect(value(a)?.created).toBe(true);
+        expect(value(b)?.created).toBe(true);
+        expect(value(c)?.message.id).toBe(first.message.id);
+        expect(value(c)?.created).toBe(false);
+        expect(value(d)?.created).toBe(true);
+        expect(lost).toMatchObject({ status: 'rejected', reason: { code: 'idempotency_conflict' } });
+        const stored = (key: string) =>
+          store.reserveIdempotencyKey(k(key, 'later'), now + 20_000, now + 30_000);
+        expect(await stored('k1')).toEqual({ state: 'finished', response: respond(value(a)!) });
+        expect(await stored('k2')).toEqual({ state: 'finished', response: respond(value(c)!) });
+        expect(await stored('k3')).toEqual({ state: 'finished', response: respond(value(d)!) });
+        const listed = await store.listMessages(
+          app.id,
+          { since: null, until: null, eventTypes: null, channel: null },
+          { ...FIRST_PAGE, limit: 50 },
+        );
+        expect(listed.data.map((m) => m.eventId ?? '-').sort()).toEqual(['-', '-', 'e1', 'e3']);
+        // One at a time too (the path a batch takes when one of its statements fails).
+        await store.reserveIdempotencyKey(k('alone'), now, now + 10_000);
+        const alone = await store.publish(app.id, input('e-alone'), now, { key: k('alone'), respond });
+        expect(await stored('alone')).toEqual({ state: 'finished', response: respond(alone) });
       } finally {
         await close();
       }
@@ -567,21 +690,21 @@ export function describeStoreConformance(
       try {
         const app = await store.createApp(appInput('a'));
         const now = Date.now();
-        for (let i = 0; i < 3; i++) {
-          await store.saveIdempotentResponse(
-            'admin',
-            `old${i}`,
-            { statusCode: 200, body: '{}' },
-            now - 10_000,
-          );
-        }
-        await store.saveIdempotentResponse('admin', 'fresh', { statusCode: 200, body: '{}' }, now);
+        const save = async (key: string, at: number) => {
+          const k = { scope: 'admin', key, owner: 'o' };
+          await store.reserveIdempotencyKey(k, at, at + 1000);
+          await store.finishIdempotencyKey(k, { statusCode: 200, body: '{}' });
+        };
+        for (let i = 0; i < 3; i++) await save(`old${i}`, now - 10_000);
+        await save('fresh', now);
         await store.saveAppToken('expired', { appId: app.id, readOnly: false }, now - 1);
         await store.saveAppToken('live', { appId: app.id, readOnly: true }, now + 60_000);
         expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(3);
         expect(await store.pruneExpired(now, now - 5_000, 2)).toBe(1);
-        expect(await store.getIdempotentResponse('admin', 'old2')).toBeNull();
-        expect(await store.getIdempotentResponse('admin', 'fresh')).not.toBeNull();
+        const probe = (key: string) =>
+          store.reserveIdempotencyKey({ scope: 'admin', key, owner: 'p' }, now, now);
+        expect(await probe('old2')).toEqual({ state: 'reserved' });
+        expect((await probe('fresh')).state).toBe('finished');
         expect(await store.findAppToken('live', now)).toEqual({ appId: app.id, readOnly: true });
       } finally {
         await close();
@@ -936,6 +1059,143 @@ export function describeStoreConformance(
       }
     });
 
+    it('keeps foreign bytes exactly: NUL and bytes that are not UTF-8 in a body, a payload and an answer', async () => {
+      const { store, close } = await openStore();
+      try {
+        const nulAndBadUtf8 = Buffer.from([0x61, 0x00, 0x62, 0xff, 0xfe]);
+        const nulText = 'a\u0000b';
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        await store.createEndpoint(source.appId, endpointInput('http://127.0.0.1/'));
+        const now = Date.now();
+        const logged = await store.recordInbound(
+          source,
+          {
+            headers: { 'content-type': 'application/octet-stream' },
+            body: nulAndBadUtf8,
+            eventType: 'unknown',
+            outcome: 'accepted',
+            dedupeKey: null,
+            dedupeSince: 0,
+            publish: {
+              eventType: 'unknown',
+              eventId: null,
+              payload: nulAndBadUtf8,
+              contentType: 'application/octet-stream',
+              channels: null,
+            },
+          },
+          now,
+        );
+        const bytesOf = (body: string | Uint8Array | undefined) => Buffer.from(body ?? '');
+        expect(bytesOf((await store.getInbound(source.id, logged.id))?.body)).toEqual(nulAndBadUtf8);
+        expect(bytesOf((await store.getMessage(source.appId, logged.msgId!))?.payload)).toEqual(
+          nulAndBadUtf8,
+        );
+        // A text publish stays text.
+        await store.publish(
+          source.appId,
+          { eventType: 'x', eventId: null, payload: '{"a":1}', channels: null },
+          now,
+        );
+        const claimed = await claim(store, 'w', now);
+        expect(claimed).toHaveLength(2);
+        expect(claimed.map((d) => d.payload)).toEqual([nulAndBadUtf8, '{"a":1}']);
+        await record(store, [
+          {
+            leaseId: 'w',
+            deliveryId: claimed[0]!.deliveryId,
+            attempt: { ...attempt(claimed[0]!, now, 200), response: nulAndBadUtf8 },
+            next: { kind: 'succeeded' },
+          },
+          {
+            leaseId: 'w',
+            deliveryId: claimed[1]!.deliveryId,
+            attempt: { ...attempt(claimed[1]!, now + 1, 200), response: nulText },
+            next: { kind: 'succeeded' },
+          },
+        ]);
+        const attempts = await store.listAttempts(source.appId, NO_ATTEMPT_FILTER, FIRST_PAGE);
+        expect(attempts.data.map((a) => bytesOf(a.response))).toEqual([Buffer.from(nulText), nulAndBadUtf8]);
+        expect(
+          (await store.getAttempt(source.appId, claimed[0]!.msgId, attempts.data[1]!.id))?.response,
+        ).toEqual(nulAndBadUtf8);
+      } finally {
+        await close();
+      }
+    });
+
+    it("stores a provider's labels that carry a NUL, and still recognises its retries by them", async () => {
+      const { store, close } = await openStore();
+      try {
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        const inbound = (now: number) =>
+          store.recordInbound(
+            source,
+            {
+              headers: {},
+              body: '{}',
+              eventType: 'x',
+              outcome: 'accepted',
+              dedupeKey: 'evt_\u0000_1',
+              dedupeSince: 0,
+              publish: { eventType: 'x', eventId: null, payload: '{}', channels: null },
+            },
+            now,
+          );
+        const first = await inbound(Date.now());
+        const again = await inbound(Date.now() + 1);
+        expect(first.status).toBe('accepted');
+        expect(again).toMatchObject({ status: 'duplicate', msgId: first.msgId });
+        const rejected = await store.recordInbound(
+          source,
+          {
+            headers: {},
+            body: '',
+            eventType: null,
+            outcome: 'rejected',
+            statusCode: 401,
+            reason: 'bad \u0000',
+          },
+          Date.now(),
+        );
+        expect((await store.getInbound(source.id, rejected.id))?.reason).toBe('bad \uFFFD');
+      } finally {
+        await close();
+      }
+    });
+
+    it('stores a setting if absent exactly once, even when callers race', async () => {
+      const { store, close } = await openStore();
+      try {
+        await store.setSetting('other', 'untouched');
+        const results = await Promise.all(
+          ['a', 'b', 'c', 'd'].map((value) => store.setSettingIfAbsent('first-start', value)),
+        );
+        // Every caller learns the same winner, and it is one of the values offered.
+        expect(new Set(results).size).toBe(1);
+        expect(['a', 'b', 'c', 'd']).toContain(results[0]);
+        expect(await store.getSetting('first-start')).toBe(results[0]);
+        expect(await store.setSettingIfAbsent('first-start', 'later')).toBe(results[0]);
+        expect(await store.getSetting('other')).toBe('untouched');
+      } finally {
+        await close();
+      }
+    });
+
     it('commits the other writes of a batch when one of them fails', async () => {
       const { store, close } = await openStore();
       try {
@@ -949,6 +1209,114 @@ export function describeStoreConformance(
         expect((await store.getApp('other'))?.name).toBe('third');
         const page = await store.listApps({ limit: 10, iterator: null, order: 'ascending' });
         expect(page.data).toHaveLength(2);
+      } finally {
+        await close();
+      }
+    });
+
+    it('expunges a message for good: payload {}, pending deliveries cancelled, still listed, others untouched', async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const other = await store.createApp(appInput('b'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/e'));
+        const now = Date.now();
+        const publish = (payload: string) =>
+          store.publish(app.id, { eventType: 'x', eventId: null, payload, channels: null }, now);
+        const { message: secret } = await publish('{"card":"4242"}');
+        const { message: kept } = await publish('{"keep":true}');
+
+        expect(await store.expungeMessageContent(other.id, secret.id, now)).toBe(false);
+        expect(await store.expungeMessageContent(app.id, 'msg_missing', now)).toBe(false);
+        expect((await store.getMessage(app.id, secret.id))?.payload).toBe('{"card":"4242"}');
+
+        expect(await store.expungeMessageContent(app.id, secret.id, now + 1)).toBe(true);
+        const gone = await store.getMessage(app.id, secret.id);
+        expect(gone).toMatchObject({ payload: '{}', expungedAt: now + 1 });
+        const listed = await store.listMessages(
+          app.id,
+          { since: null, until: null, eventTypes: null, channel: null },
+          FIRST_PAGE,
+        );
+        expect(listed.data.map((m) => m.id).sort()).toEqual([secret.id, kept.id].sort());
+        expect(listed.data.find((m) => m.id === secret.id)?.payload).toBe('{}');
+        expect((await store.getMessage(app.id, kept.id))?.payload).toBe('{"keep":true}');
+        // Only the kept message is still sent; the expunged one's delivery was cancelled.
+        const claimed = await claim(store, 'w', now + 10);
+        expect(claimed.map((c) => c.msgId)).toEqual([kept.id]);
+        expect(claimed[0]!.payload).toBe('{"keep":true}');
+      } finally {
+        await close();
+      }
+    });
+
+    it("expunges the request log's copy of an inbound body with its message", async () => {
+      const { store, close } = await openStore();
+      try {
+        const source = await store.createSource({
+          name: 's',
+          uid: null,
+          type: 'generic',
+          config: {},
+          metadata: {},
+          token: 'token',
+        });
+        const now = Date.now();
+        const accepted = (body: string) =>
+          store.recordInbound(
+            source,
+            {
+              headers: {},
+              body,
+              eventType: 'x',
+              outcome: 'accepted',
+              publish: { eventType: 'x', eventId: null, payload: body, channels: null },
+              dedupeKey: null,
+              dedupeSince: now,
+            },
+            now,
+          );
+        const secret = await accepted('{"ssn":"123"}');
+        const kept = await accepted('{"keep":1}');
+        expect(await store.expungeMessageContent(source.appId, secret.msgId!, now)).toBe(true);
+        expect((await store.getInbound(source.id, secret.id))?.body).toBe('');
+        expect((await store.getMessage(source.appId, secret.msgId!))?.payload).toBe('{}');
+        expect((await store.getInbound(source.id, kept.id))?.body).toBe('{"keep":1}');
+      } finally {
+        await close();
+      }
+    });
+
+    it("expunges one attempt's response body and leaves the others", async () => {
+      const { store, close } = await openStore();
+      try {
+        const app = await store.createApp(appInput('a'));
+        const other = await store.createApp(appInput('b'));
+        await store.createEndpoint(app.id, endpointInput('http://127.0.0.1/e'));
+        const now = Date.now();
+        await store.publish(app.id, { eventType: 'x', eventId: null, payload: '{}', channels: null }, now);
+        const [d] = await claim(store, 'w', now);
+        const first = { ...attempt(d!, now, 500), response: 'token=s3cret' };
+        await record(store, [
+          { leaseId: 'w', deliveryId: d!.deliveryId, attempt: first, next: { kind: 'retry', at: now + 1 } },
+        ]);
+        const [again] = await claim(store, 'w2', now + 1);
+        const second = { ...attempt(again!, now + 1, 200), response: 'ok' };
+        await record(store, [
+          { leaseId: 'w2', deliveryId: again!.deliveryId, attempt: second, next: { kind: 'succeeded' } },
+        ]);
+
+        expect(await store.expungeAttemptContent(other.id, d!.msgId, first.id)).toBe(false);
+        expect(await store.expungeAttemptContent(app.id, 'msg_other', first.id)).toBe(false);
+        expect(await store.expungeAttemptContent(app.id, d!.msgId, first.id)).toBe(true);
+        expect((await store.getAttempt(app.id, d!.msgId, first.id))?.response).toBe('EXPUNGED');
+        expect((await store.getAttempt(app.id, d!.msgId, second.id))?.response).toBe('ok');
+        const listed = await store.listAttempts(
+          app.id,
+          { ...NO_ATTEMPT_FILTER, msgId: d!.msgId },
+          FIRST_PAGE,
+        );
+        expect(listed.data.map((a) => a.response).sort()).toEqual(['EXPUNGED', 'ok']);
       } finally {
         await close();
       }

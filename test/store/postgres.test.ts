@@ -79,11 +79,17 @@ describe('PostgreSQL prepared statements', () => {
         const round = async (k: number) => {
           expect((await store.getApp('the-app'))?.id).toBe(app.id);
           expect(await store.findAppToken('hash', Date.now())).toEqual({ appId: app.id, readOnly: false });
-          await store.saveIdempotentResponse('scope', `key${k}`, { statusCode: 202, body: '{}' }, Date.now());
-          expect(await store.getIdempotentResponse('scope', `key${k}`)).toEqual({
-            statusCode: 202,
-            body: '{}',
+          const key = { scope: 'scope', key: `key${k}`, owner: `o${k}` };
+          expect(await store.reserveIdempotencyKey(key, Date.now(), Date.now() + 10_000)).toEqual({
+            state: 'reserved',
           });
+          expect(await store.renewIdempotencyKey(key, Date.now() + 20_000)).toBe(true);
+          expect(await store.finishIdempotencyKey(key, { statusCode: 202, body: '{}' })).toBe(true);
+          expect(await store.reserveIdempotencyKey({ ...key, owner: 'x' }, Date.now(), Date.now())).toEqual({
+            state: 'finished',
+            response: { statusCode: 202, body: '{}' },
+          });
+          await store.releaseIdempotencyKey(key);
           const at = Date.now();
           const input = { eventType: 'x', eventId: `e${k}`, payload: '{}', channels: null };
           const { message } = await store.publish(app.id, input, at);

@@ -3,7 +3,7 @@ import type { App } from '../../domain/model.js';
 import type { AppInput, Store } from '../../store/store.js';
 import { loadApp, requireAdmin } from '../auth.js';
 import { ApplicationIn, ApplicationOut, ApplicationPatch } from '../schemas/applications.js';
-import { AppIdParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { AppIdParams, errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import type { Api, ApiDeps } from '../types.js';
 import { appOut } from '../wire.js';
 import { pageQuery } from './paging.js';
@@ -44,13 +44,19 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/app',
     {
-      schema: { tags, querystring: ListQuery, response: { 200: ListOf(ApplicationOut), ...errorResponses } },
+      config: { caller: 'app' },
+      schema: {
+        tags,
+        querystring: listQueryOf('app'),
+        response: { 200: ListOf(ApplicationOut), ...errorResponses },
+      },
     },
     async (request) => {
       const p = request.principal;
       if (p.kind === 'app') {
         const app = await store.getApp(p.appId);
-        return { data: app ? [appOut(app)] : [], iterator: null, prevIterator: null, done: true };
+        const shown = app !== null && request.query.limit !== 0;
+        return { data: shown ? [appOut(app)] : [], iterator: null, prevIterator: null, done: true };
       }
       const page = await store.listApps(pageQuery(request.query));
       return { ...page, data: page.data.map(appOut) };
@@ -60,6 +66,7 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
   api.post(
     '/api/v1/app',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         body: ApplicationIn,
@@ -68,7 +75,6 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const { app, created } = await createOrGetApp(
         store,
         appInput(request.body),
@@ -81,13 +87,17 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id',
-    { schema: { tags, params: AppIdParams, response: { 200: ApplicationOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: AppIdParams, response: { 200: ApplicationOut, ...errorResponses } },
+    },
     async (request) => appOut(await loadApp(store, request, request.params.app_id)),
   );
 
   api.put(
     '/api/v1/app/:app_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -113,9 +123,12 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
     },
   );
 
+  // PUT, PATCH and DELETE are declared for 'app' callers, not 'admin', so that another tenant's
+  // app answers the same 404 as a missing one; the handler then refuses the token's own app 403.
   api.patch(
     '/api/v1/app/:app_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -133,7 +146,10 @@ export function applicationRoutes(api: Api, { store }: ApiDeps): void {
 
   api.delete(
     '/api/v1/app/:app_id',
-    { schema: { tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: AppIdParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
       requireAdmin(request);

@@ -3,13 +3,14 @@ import { ApiError } from '../../domain/errors.js';
 import { MESSAGE_STATUS, type MessageStatusText } from '../../domain/model.js';
 import type { AttemptFilter } from '../../store/store.js';
 import { loadApp } from '../auth.js';
-import { EndpointParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
+import { EndpointParams, errorResponses, ListOf, listQueryOf, MessageParams } from '../schemas/common.js';
 import {
   AttemptListQuery,
   AttemptParams,
   EndpointMessageListQuery,
   EndpointMessageOut,
   MessageAttemptOut,
+  WithContentQuery,
 } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
 import { attemptOut, endpointMessageOut, timeParam } from '../wire.js';
@@ -31,24 +32,31 @@ function attemptFilter(q: AttemptQuery): AttemptFilter {
 
 export function attemptRoutes(api: Api, { store }: ApiDeps): void {
   const tags = ['Message Attempt'];
-  const listQuery = Type.Intersect([ListQuery, AttemptListQuery]);
+  const listQuery = Type.Intersect([listQueryOf('atmpt'), AttemptListQuery]);
   const listResponse = { 200: ListOf(MessageAttemptOut), ...errorResponses };
 
   api.get(
     '/api/v1/app/:app_id/attempt/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
       const filter = { ...attemptFilter(request.query), endpointId: endpoint.id };
       const page = await store.listAttempts(app.id, filter, pageQuery(request.query, 'descending'));
-      return { ...page, data: page.data.map(attemptOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((a) => attemptOut(a, withContent)) };
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/attempt/msg/:msg_id',
-    { schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: MessageParams, querystring: listQuery, response: listResponse },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
@@ -58,30 +66,40 @@ export function attemptRoutes(api: Api, { store }: ApiDeps): void {
         filter.endpointId = (await loadEndpoint(store, app.id, request.query.endpoint_id)).id;
       }
       const page = await store.listAttempts(app.id, filter, pageQuery(request.query, 'descending'));
-      return { ...page, data: page.data.map(attemptOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((a) => attemptOut(a, withContent)) };
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id',
-    { schema: { tags, params: AttemptParams, response: { 200: MessageAttemptOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: {
+        tags,
+        params: AttemptParams,
+        querystring: WithContentQuery,
+        response: { 200: MessageAttemptOut, ...errorResponses },
+      },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message) throw new ApiError('message_not_found');
       const attempt = await store.getAttempt(app.id, message.id, request.params.attempt_id);
       if (!attempt) throw new ApiError('attempt_not_found');
-      return attemptOut(attempt);
+      return attemptOut(attempt, request.query.with_content ?? true);
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
-        querystring: Type.Intersect([ListQuery, EndpointMessageListQuery]),
+        querystring: Type.Intersect([listQueryOf('msg'), EndpointMessageListQuery]),
         response: { 200: ListOf(EndpointMessageOut), ...errorResponses },
       },
     },

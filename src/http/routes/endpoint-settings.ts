@@ -77,7 +77,10 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/secret',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } },
+    },
     async (request) => {
       return endpointSettings.secret(await load(request, request.params.app_id, request.params.endpoint_id));
     },
@@ -86,6 +89,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/secret/rotate',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -103,7 +107,10 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointHeadersOut, ...errorResponses } },
+    },
     async (request) => {
       return endpointSettings.headers(await load(request, request.params.app_id, request.params.endpoint_id));
     },
@@ -112,6 +119,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -130,6 +138,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -158,6 +167,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/recover',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -170,7 +180,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
       const since = timeParam(request.body.since);
       const until = timeParam(request.body.until);
       if (since !== null && until !== null && until < since) {
-        throw new ApiError('validation', '"until" must not be before "since".');
+        throw new ApiError('validation', '"until" must not be before "since".', ['body', 'until']);
       }
       const now = Date.now();
       await store.recoverEndpoint(endpoint.appId, endpoint.id, { since, until }, now);
@@ -190,6 +200,7 @@ export function endpointSettingsRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id/stats',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,

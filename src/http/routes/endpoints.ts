@@ -9,7 +9,7 @@ import { canonicalSecret, generateSecret } from '../../domain/signing.js';
 import type { Cidr } from '../../domain/ssrf.js';
 import type { EndpointInput, SecretRotation, Store } from '../../store/store.js';
 import { loadApp } from '../auth.js';
-import { AppIdParams, EndpointParams, errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { AppIdParams, EndpointParams, errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import { EndpointIn, EndpointOut, EndpointPatch, EndpointUpdate } from '../schemas/endpoints.js';
 import type { Api, ApiDeps } from '../types.js';
 import { endpointOut } from '../wire.js';
@@ -84,23 +84,32 @@ function declaredFields<T extends object>(schema: { properties: object }, body: 
 export function checkHeaders(headers: Record<string, string | null>): void {
   const problem = checkCustomHeaders(headers);
   if (problem)
-    throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`);
+    throw new ApiError(problem.kind, `Header "${problem.name}": ${new ApiError(problem.kind).message}`, [
+      'body',
+      'headers',
+      problem.name,
+    ]);
 }
 
 /** Default grace period of a rotated-out secret (Svix: 24 hours). */
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
-export function secretOrGenerated(secret: string | null | undefined): string {
+/** `field`: the body field the secret came in, named in a 422's `loc`. */
+export function secretOrGenerated(secret: string | null | undefined, field = 'secret'): string {
   if (secret === null || secret === undefined) return generateSecret();
   const canonical = canonicalSecret(secret);
-  if (!canonical) throw new ApiError('invalid_secret');
+  if (!canonical) throw new ApiError('invalid_secret', undefined, ['body', field]);
   return canonical;
 }
 
 /** A rotation to `key` (generated when absent); the old secret co-signs for the grace period. */
-export function secretRotation(key: string | null | undefined, graceSeconds?: number | null): SecretRotation {
+export function secretRotation(
+  key: string | null | undefined,
+  graceSeconds?: number | null,
+  field = 'key',
+): SecretRotation {
   return {
-    key: secretOrGenerated(key),
+    key: secretOrGenerated(key, field),
     graceUntil: Date.now() + (graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000,
   };
 }
@@ -137,10 +146,11 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(EndpointOut), ...errorResponses },
       },
     },
@@ -154,6 +164,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/api/v1/app/:app_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -172,7 +183,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 200: EndpointOut, ...errorResponses } },
+    },
     async (request) => {
       const app = await loadApp(store, request, request.params.app_id);
       return endpointOut(await loadEndpoint(store, app.id, request.params.endpoint_id));
@@ -182,6 +196,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -212,6 +227,7 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: EndpointParams,
@@ -224,7 +240,8 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
       const current = await loadEndpoint(store, app.id, request.params.endpoint_id);
       const input = endpointInput(EndpointPatch, request.body, allowNetworks, current);
       // A secret in a PATCH replaces the current one at once (no grace), in the same commit.
-      const rotation = request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0);
+      const rotation =
+        request.body.secret === undefined ? undefined : secretRotation(request.body.secret, 0, 'secret');
       const updated = await store.updateEndpoint(app.id, current.id, input, rotation);
       return endpointOut(await announceEdit(deps, request, current, updated));
     },
@@ -232,7 +249,10 @@ export function endpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/api/v1/app/:app_id/endpoint/:endpoint_id',
-    { schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'app' },
+      schema: { tags, params: EndpointParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const app = await loadApp(store, request, request.params.app_id);
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);

@@ -2,8 +2,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { EventType } from '../../domain/model.js';
 import type { EventTypeInput } from '../../store/store.js';
-import { requireAdmin } from '../auth.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { EVENT_TYPE_NAME_PATTERN, errorResponses, ListOf, listQuery } from '../schemas/common.js';
 import {
   EventTypeIn,
   EventTypeOut,
@@ -11,6 +10,7 @@ import {
   EventTypePatch,
   EventTypeUpdate,
 } from '../schemas/event-types.js';
+import { WithContentQuery } from '../schemas/messages.js';
 import type { Api, ApiDeps } from '../types.js';
 import { eventTypeOut } from '../wire.js';
 import { pageQuery } from './paging.js';
@@ -38,10 +38,11 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.get(
     '/api/v1/event-type',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         querystring: Type.Intersect([
-          ListQuery,
+          listQuery(EVENT_TYPE_NAME_PATTERN),
           Type.Object({
             include_archived: Type.Optional(Type.Boolean({ default: false })),
             with_content: Type.Optional(Type.Boolean()),
@@ -55,15 +56,18 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
         pageQuery(request.query),
         request.query.include_archived ?? false,
       );
-      return { ...page, data: page.data.map(eventTypeOut) };
+      const withContent = request.query.with_content ?? true;
+      return { ...page, data: page.data.map((e) => eventTypeOut(e, withContent)) };
     },
   );
 
   api.post(
     '/api/v1/event-type',
-    { schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: EventTypeIn, response: { 201: EventTypeOut, ...errorResponses } },
+    },
     async (request, reply) => {
-      requireAdmin(request);
       const created = await store.createEventType({
         name: request.body.name,
         ...eventTypeFields(request.body),
@@ -75,13 +79,23 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
 
   api.get(
     '/api/v1/event-type/:event_type_name',
-    { schema: { tags, params: EventTypeParams, response: { 200: EventTypeOut, ...errorResponses } } },
-    async (request) => eventTypeOut(await mustGet(request.params.event_type_name)),
+    {
+      config: { caller: 'app' },
+      schema: {
+        tags,
+        params: EventTypeParams,
+        querystring: WithContentQuery,
+        response: { 200: EventTypeOut, ...errorResponses },
+      },
+    },
+    async (request) =>
+      eventTypeOut(await mustGet(request.params.event_type_name), request.query.with_content ?? true),
   );
 
   api.put(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -90,7 +104,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const name = request.params.event_type_name;
       if (!(await store.getEventType(name))) {
         reply.code(201);
@@ -103,6 +116,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.patch(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -111,7 +125,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       return eventTypeOut(await store.updateEventType(current.name, eventTypeFields(request.body, current)));
     },
@@ -120,6 +133,7 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
   api.delete(
     '/api/v1/event-type/:event_type_name',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: EventTypeParams,
@@ -128,7 +142,6 @@ export function eventTypeRoutes(api: Api, { store }: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const current = await mustGet(request.params.event_type_name);
       await store.deleteEventType(current.name, request.query.expunge ?? false);
       reply.code(204);

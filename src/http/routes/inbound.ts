@@ -19,6 +19,7 @@ export async function inboundRoutes(api: Api, deps: ApiDeps & { maxPayloadBytes:
     scope.post(
       '/in/:source_id/:token',
       {
+        config: { caller: 'public' },
         schema: {
           tags: ['Inbound'],
           summary: 'Receive a provider webhook',

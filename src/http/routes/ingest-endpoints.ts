@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Endpoint } from '../../domain/model.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ingestListQueryOf, ListOf } from '../schemas/common.js';
 import {
   EndpointHeadersIn,
   EndpointHeadersOut,
@@ -50,10 +50,11 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source/:source_id/endpoint',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
-        querystring: ListQuery,
+        querystring: ingestListQueryOf('ep'),
         response: { 200: ListOf(IngestEndpointOut), ...errorResponses },
       },
     },
@@ -67,6 +68,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/ingest/api/v1/source/:source_id/endpoint',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -86,6 +88,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'admin' },
       schema: { tags, params: SourceEndpointParams, response: { 200: IngestEndpointOut, ...errorResponses } },
     },
     async (request) => ingestEndpointOut(await load(request.params.source_id, request.params.endpoint_id)),
@@ -94,6 +97,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,
@@ -111,7 +115,10 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id',
-    { schema: { tags, params: SourceEndpointParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceEndpointParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const endpoint = await load(request.params.source_id, request.params.endpoint_id);
       await store.deleteEndpoint(endpoint.appId, endpoint.id);
@@ -123,6 +130,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id/secret',
     {
+      config: { caller: 'admin' },
       schema: { tags, params: SourceEndpointParams, response: { 200: EndpointSecretOut, ...errorResponses } },
     },
     async (request) => {
@@ -133,6 +141,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id/secret/rotate',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,
@@ -151,6 +160,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,
@@ -165,6 +175,7 @@ export function ingestEndpointRoutes(api: Api, deps: ApiDeps): void {
   api.put(
     '/ingest/api/v1/source/:source_id/endpoint/:endpoint_id/headers',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceEndpointParams,

@@ -5,7 +5,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { Source } from '../../domain/model.js';
 import { SOURCE_TYPES, sourceConfigProblem } from '../../inbound/providers/index.js';
 import type { SourceInput, Store } from '../../store/store.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ingestListQueryOf, ListOf } from '../schemas/common.js';
 import {
   IngestSourceIn,
   IngestSourceOut,
@@ -51,7 +51,8 @@ function sourceInput(body: SourceFields, base?: Source): SourceInput {
       `Source type "${input.type}" is not supported; use one of: ${SOURCE_TYPES.join(', ')}.`,
     );
   }
-  if (problem) throw new ApiError(problem);
+  // A source's secret sits in its config: the 422 says so.
+  if (problem) throw new ApiError(problem, undefined, ['body', 'config', 'secret']);
   return input;
 }
 
@@ -82,7 +83,12 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     '/ingest/api/v1/source',
     {
-      schema: { tags, querystring: ListQuery, response: { 200: ListOf(IngestSourceOut), ...errorResponses } },
+      config: { caller: 'admin' },
+      schema: {
+        tags,
+        querystring: ingestListQueryOf('src'),
+        response: { 200: ListOf(IngestSourceOut), ...errorResponses },
+      },
     },
     async (request) => {
       const page = await store.listSources(pageQuery(request.query));
@@ -92,7 +98,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source',
-    { schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, body: IngestSourceIn, response: { 201: IngestSourceOut, ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await store.createSource({ ...sourceInput(request.body), token: newIngestToken() });
       reply.code(201);
@@ -102,13 +111,17 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: IngestSourceOut, ...errorResponses } },
+    },
     async (request) => out(request, await loadSource(store, request.params.source_id)),
   );
 
   api.put(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -131,6 +144,7 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
   api.patch(
     '/ingest/api/v1/source/:source_id',
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params: SourceParams,
@@ -146,7 +160,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     '/ingest/api/v1/source/:source_id',
-    { schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const source = await loadSource(store, request.params.source_id);
       await store.deleteSource(source.id);
@@ -157,7 +174,10 @@ export function ingestSourceRoutes(api: Api, deps: ApiDeps): void {
 
   api.post(
     '/ingest/api/v1/source/:source_id/token/rotate',
-    { schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params: SourceParams, response: { 200: RotateTokenOut, ...errorResponses } },
+    },
     async (request) => {
       const source = await loadSource(store, request.params.source_id);
       const rotated = await store.rotateSourceToken(source.id, newIngestToken());

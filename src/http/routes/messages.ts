@@ -1,8 +1,10 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../domain/errors.js';
 import type { App } from '../../domain/model.js';
+import type { Published } from '../../store/store.js';
 import { loadApp } from '../auth.js';
-import { AppIdParams, errorResponses, ListOf, ListQuery, MessageParams } from '../schemas/common.js';
+import { sendStored } from '../idempotency.js';
+import { AppIdParams, errorResponses, ListOf, listQueryOf, MessageParams } from '../schemas/common.js';
 import {
   MessageEndpointOut,
   MessageIn,
@@ -23,6 +25,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
@@ -43,32 +46,39 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
         const input = appInput({ ...body.application, uid: request.params.app_id });
         app = (await createOrGetApp(store, input, true)).app;
       }
-      app ??= await loadApp(store, request, request.params.app_id);
-      const { message, created } = await store.publish(
-        app.id,
-        {
-          eventType: body.eventType,
-          eventId: body.eventId ?? null,
-          payload: JSON.stringify(body.payload),
-          channels: body.channels ?? null,
-          tags: body.tags ?? null,
-          deliverAt: timeParam(body.deliverAt),
+      const appId = (app ?? (await loadApp(store, request, request.params.app_id))).id;
+      const withContent = request.query.with_content ?? true;
+      const input = {
+        eventType: body.eventType,
+        eventId: body.eventId ?? null,
+        payload: JSON.stringify(body.payload),
+        channels: body.channels ?? null,
+        tags: body.tags ?? null,
+        deliverAt: timeParam(body.deliverAt),
+      };
+      // The Idempotency-Key's response is stored in the message's own commit.
+      return sendStored<Published>(
+        request,
+        reply,
+        202,
+        ({ message, created }) => messageOut(message, withContent, created ? body.payload : undefined),
+        async (idempotency) => {
+          const published = await store.publish(appId, input, Date.now(), idempotency);
+          if (published.created) wakeDispatcher();
+          return published;
         },
-        Date.now(),
       );
-      if (created) wakeDispatcher();
-      reply.code(202);
-      return messageOut(message, request.query.with_content ?? true, created ? body.payload : undefined);
     },
   );
 
   api.get(
     '/api/v1/app/:app_id/msg',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: AppIdParams,
-        querystring: Type.Intersect([ListQuery, MessageListQuery]),
+        querystring: Type.Intersect([listQueryOf('msg'), MessageListQuery]),
         response: { 200: ListOf(MessageOut), ...errorResponses },
       },
     },
@@ -93,6 +103,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id',
     {
+      config: { caller: 'app' },
       schema: {
         tags,
         params: MessageParams,
@@ -111,10 +122,11 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.get(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: MessageParams,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(MessageEndpointOut), ...errorResponses },
       },
     },
@@ -130,6 +142,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
   api.post(
     '/api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend',
     {
+      config: { caller: 'app' },
       schema: {
         tags: ['Message Attempt'],
         params: ResendParams,
@@ -140,6 +153,7 @@ export function messageRoutes(api: Api, { store, wakeDispatcher }: ApiDeps): voi
       const app = await loadApp(store, request, request.params.app_id);
       const message = await store.getMessage(app.id, request.params.msg_id);
       if (!message) throw new ApiError('message_not_found');
+      if (message.expungedAt !== null) throw new ApiError('missing_payload');
       const endpoint = await loadEndpoint(store, app.id, request.params.endpoint_id);
       await store.resend(app.id, message.id, endpoint.id, Date.now());
       wakeDispatcher();

@@ -3,7 +3,7 @@ import { ApiError } from '../../domain/errors.js';
 import type { App, Endpoint } from '../../domain/model.js';
 import { OPERATIONAL_APP_NAME, OPERATIONAL_APP_UID } from '../../domain/operational.js';
 import type { Store } from '../../store/store.js';
-import { errorResponses, ListOf, ListQuery } from '../schemas/common.js';
+import { errorResponses, ListOf, listQueryOf } from '../schemas/common.js';
 import {
   EndpointHeadersIn,
   EndpointHeadersOut,
@@ -22,8 +22,6 @@ import { createOrGetApp } from './applications.js';
 import { endpointSettings } from './endpoint-settings.js';
 import { endpointInput, loadEndpoint, secretOrGenerated } from './endpoints.js';
 import { pageQuery } from './paging.js';
-
-export const OPERATIONAL_PATH_PREFIX = '/api/v1/operational-webhook/';
 
 /**
  * The reserved app whose endpoints are the operational webhook endpoints. It is created on first
@@ -63,9 +61,10 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
   api.get(
     base,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
-        querystring: ListQuery,
+        querystring: listQueryOf('ep'),
         response: { 200: ListOf(OperationalEndpointOut), ...errorResponses },
       },
     },
@@ -80,6 +79,7 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
   api.post(
     base,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         body: OperationalEndpointIn,
@@ -98,13 +98,17 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     `${base}/:endpoint_id`,
-    { schema: { tags, params, response: { 200: OperationalEndpointOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: OperationalEndpointOut, ...errorResponses } },
+    },
     async (request) => operationalEndpointOut(await load(request.params.endpoint_id)),
   );
 
   api.put(
     `${base}/:endpoint_id`,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params,
@@ -125,7 +129,10 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
 
   api.delete(
     `${base}/:endpoint_id`,
-    { schema: { tags, params, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const endpoint = await load(request.params.endpoint_id);
       await store.deleteEndpoint(endpoint.appId, endpoint.id);
@@ -136,13 +143,17 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     `${base}/:endpoint_id/secret`,
-    { schema: { tags, params, response: { 200: EndpointSecretOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: EndpointSecretOut, ...errorResponses } },
+    },
     async (request) => endpointSettings.secret(await load(request.params.endpoint_id)),
   );
 
   api.post(
     `${base}/:endpoint_id/secret/rotate`,
     {
+      config: { caller: 'admin' },
       schema: {
         tags,
         params,
@@ -159,13 +170,19 @@ export function operationalWebhookRoutes(api: Api, deps: ApiDeps): void {
 
   api.get(
     `${base}/:endpoint_id/headers`,
-    { schema: { tags, params, response: { 200: EndpointHeadersOut, ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, response: { 200: EndpointHeadersOut, ...errorResponses } },
+    },
     async (request) => endpointSettings.headers(await load(request.params.endpoint_id)),
   );
 
   api.put(
     `${base}/:endpoint_id/headers`,
-    { schema: { tags, params, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } } },
+    {
+      config: { caller: 'admin' },
+      schema: { tags, params, body: EndpointHeadersIn, response: { 204: Type.Null(), ...errorResponses } },
+    },
     async (request, reply) => {
       const endpoint = await load(request.params.endpoint_id);
       await endpointSettings.replaceHeaders(deps, endpoint, request.body.headers);

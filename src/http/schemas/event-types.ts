@@ -23,7 +23,8 @@ export const EventTypeOut = Type.Object({
   archived: Type.Boolean(),
   deprecated: Type.Boolean(),
   featureFlag: Nullable(Type.String()),
-  schemas: SchemasOut,
+  /** Left out when listed or read with `with_content=false`. */
+  schemas: Type.Optional(SchemasOut),
   createdAt: DateTime,
   updatedAt: DateTime,
 });

@@ -124,3 +124,21 @@ export const IngestLogOut = Type.Object({
 });
 
 export const ReplayOut = Type.Object({ msgId: Type.String(), queued: Type.Integer() });
+
+/** Svix Ingest's IngestSourceConsumerPortalAccessIn: token lifetime 1 hour to 7 days (default 7 days). */
+export const IngestDashboardIn = Type.Object({
+  expiry: Type.Optional(Nullable(Type.Integer({ minimum: 3600, maximum: 604800 }))),
+  readOnly: Type.Optional(Nullable(Type.Boolean())),
+});
+
+/** Svix Ingest's IngestEndpointTransformationPatch (refused with 501 until transformations run). */
+export const IngestTransformationPatch = Type.Object({
+  code: Type.Optional(Nullable(Type.String({ minLength: 10, maxLength: 51200 }))),
+  enabled: Type.Optional(Type.Boolean()),
+  variables: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+});
+export const IngestTransformationOut = Type.Object({
+  code: Type.Optional(Nullable(Type.String())),
+  enabled: Type.Optional(Type.Boolean()),
+  variables: Type.Optional(Nullable(Type.Record(Type.String(), Type.String()))),
+});

@@ -27,6 +27,9 @@ export const MessageOut = Type.Object({
   timestamp: DateTime,
 });
 
+/** Svix's EventExampleIn: which event type's example to send. */
+export const EventExampleIn = Type.Object({ eventType: EventTypeName });
+
 export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
 
 export const MessageListQuery = Type.Object({
@@ -51,7 +54,8 @@ export const MessageAttemptOut = Type.Object({
   msgId: Type.String(),
   endpointId: Type.String(),
   url: Type.String(),
-  response: Type.String(),
+  /** Left out with `with_content=false`; `EXPUNGED` once expunged. */
+  response: Type.Optional(Type.String()),
   responseStatusCode: Type.Integer(),
   responseDurationMs: Type.Integer(),
   status: MessageStatus,

@@ -1,3 +1,4 @@
+import { jsonDepthExceeds } from '../../domain/json-depth.js';
 import { fail, hmac, jsonField, macMatches, OK, type Provider, timestampFresh } from '../request.js';
 
 /** Slack rejects requests older than five minutes in its own verification guide. */
@@ -31,7 +32,7 @@ export const slack: Provider = {
     const form = new URLSearchParams(req.text);
     if (form.has('command')) return 'slash_command';
     const payload = form.get('payload');
-    if (payload) {
+    if (payload && !jsonDepthExceeds(payload)) {
       try {
         return jsonField(JSON.parse(payload), 'type');
       } catch {

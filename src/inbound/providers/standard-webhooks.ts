@@ -25,7 +25,8 @@ export const standardWebhooks: Provider = {
         'webhook-timestamp': h['webhook-timestamp'] ?? h['svix-timestamp'],
         'webhook-signature': h['webhook-signature'] ?? h['svix-signature'],
       },
-      req.text,
+      // The bytes, as signed: the text differs from them when they are not UTF-8.
+      req.body,
       now,
     );
     return failure === null ? OK : fail(REASONS[failure]);

@@ -107,10 +107,19 @@ const types = {
  */
 export const SESSION_OPTIONS = '-c enable_seqscan=off';
 
+/**
+ * How long a query waits for a connection, in ms, before it fails (pg's default is forever): with
+ * the database unreachable, requests answer 503 instead of hanging.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+
 export function createPool(connectionString: string, max: number): pg.Pool {
   return new pg.Pool({
     connectionString,
     max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A connection whose peer vanished (a failover, a dropped network) is noticed by TCP.
+    keepAlive: true,
     types: types as pg.CustomTypesConfig,
     options: SESSION_OPTIONS,
   });

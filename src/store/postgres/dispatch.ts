@@ -1,6 +1,7 @@
 import { afterFailure, type DisabledReason, dueVerdict } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
+import { bodyFromColumns } from '../bytes.js';
+import { attemptInsertValues, deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
   COUNT_FAILURE,
   DEFER_DELIVERY,
@@ -14,7 +15,7 @@ import {
   STATUS_AFTER,
 } from '../sql.js';
 import type { AttemptOutcome, ClaimedDelivery, DisabledEndpoint, Store } from '../store.js';
-import { type PgContext, prepared, type Tx } from './database.js';
+import { columnsOf, type PgContext, prepared, type Tx } from './database.js';
 
 type DispatchStore = Pick<Store, 'claimDue' | 'recordOutcomes' | 'deferDeliveries' | 'nextWakeAt'>;
 
@@ -32,6 +33,7 @@ interface ClaimedRow {
   attempts: number;
   manual: number;
   payload: string;
+  payload_bytes: Uint8Array | null;
   content_type: string | null;
   msg_headers: string | null;
   e_id: string | null;
@@ -90,10 +92,12 @@ const RELEASE = prepared(RELEASE_HELD);
 const LEASE_AND_READ = prepared(`WITH d AS (
     UPDATE deliveries SET next_attempt_at = ?, locked_until = ?, locked_by = ? WHERE id = ANY(?)
     RETURNING id, app_id, msg_id, endpoint_id, attempts, manual, created_at)
-  SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
-         m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled, e.rate_limit
+  SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.payload_bytes,
+         m.content_type, m.headers AS msg_headers, e.id AS e_id, e.url, e.secrets, e.headers, e.disabled,
+         e.rate_limit
   FROM d
-  CROSS JOIN LATERAL (SELECT payload, content_type, headers FROM messages WHERE id = d.msg_id OFFSET 0) m
+  CROSS JOIN LATERAL (SELECT payload, payload_bytes, content_type, headers FROM messages
+    WHERE id = d.msg_id OFFSET 0) m
   LEFT JOIN LATERAL (SELECT id, url, secrets, headers, disabled, rate_limit FROM endpoints
     WHERE id = d.endpoint_id OFFSET 0) e ON true
   ORDER BY d.created_at`);
@@ -117,12 +121,12 @@ const SETTLE_ALL = prepared(`UPDATE deliveries d
   RETURNING d.id`);
 /** Held until commit, so an app deletion running meanwhile waits and then sees the attempts. */
 const STILL_THERE = prepared('SELECT id FROM deliveries WHERE id = ANY(?) FOR KEY SHARE');
-/** INSERT_ATTEMPT for a batch: its parameters, each an array. */
+/** INSERT_ATTEMPT for a batch: its parameters (attemptInsertValues), each an array. */
 const INSERT_ATTEMPTS =
   prepared(`INSERT INTO attempts (id, app_id, msg_id, endpoint_id, url, status_code, response,
-    duration_ms, succeeded, manual, created_at)
+    response_bytes, duration_ms, succeeded, manual, created_at)
   SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::text[],
-    ?::integer[], ?::integer[], ?::integer[], ?::bigint[])`);
+    ?::bytea[], ?::integer[], ?::integer[], ?::integer[], ?::bigint[])`);
 const HEALTHY = prepared(RESET_HEALTH);
 const FAILURE = prepared(COUNT_FAILURE);
 const DEFER = prepared(DEFER_DELIVERY);
@@ -209,7 +213,7 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
             attemptsMade: row.attempts,
             trigger: row.manual === 1 ? 'manual' : 'scheduled',
             url: row.url!,
-            payload: row.payload,
+            payload: bodyFromColumns(row.payload, row.payload_bytes),
             contentType: row.content_type ?? 'application/json',
             headers: deliveryHeaders(row.msg_headers, row.headers!),
             secrets: (JSON.parse(row.secrets!) as EndpointSecret[])
@@ -323,21 +327,14 @@ async function settleAndInsert(tx: Tx, outcomes: readonly AttemptOutcome[]): Pro
       ? settled
       : new Set([...settled, ...(await tx.rows<{ id: string }>(STILL_THERE, [unsettled])).map((r) => r.id)]);
   const recorded = outcomes.filter((o) => remaining.has(o.deliveryId));
-  const attempts = recorded.map((o) => o.attempt);
-  if (attempts.length > 0) {
-    await tx.run(INSERT_ATTEMPTS, [
-      attempts.map((a) => a.id),
-      attempts.map((a) => a.appId),
-      attempts.map((a) => a.msgId),
-      attempts.map((a) => a.endpointId),
-      attempts.map((a) => a.url),
-      attempts.map((a) => a.responseStatusCode),
-      attempts.map((a) => a.response),
-      attempts.map((a) => a.durationMs),
-      attempts.map((a) => (a.succeeded ? 1 : 0)),
-      attempts.map((a) => (a.trigger === 'manual' ? 1 : 0)),
-      attempts.map((a) => a.createdAt),
-    ]);
+  if (recorded.length > 0) {
+    await tx.run(
+      INSERT_ATTEMPTS,
+      columnsOf(
+        recorded.map((o) => attemptInsertValues(o.attempt)),
+        12,
+      ),
+    );
   }
   return recorded;
 }

@@ -20,11 +20,14 @@ class BatchAborted extends Error {}
  * the others commit. Writes must therefore be safe to run again after a rollback: they are
  * (SQL within the transaction; `notifyDue` only sets a flag). Up to `maxConcurrent`
  * transactions run at once on the pool, the waiting writes shared out among those free.
- * Promises settle only after COMMIT returns: a resolved write is durable.
+ * Promises settle only after COMMIT returns: a resolved write is durable. `lost` turns a
+ * failure of the transaction as a whole (no connection, the connection lost) into what the
+ * writes are rejected with; a write's own failure (a constraint) reaches it unchanged.
  */
 export function makeGroupCommit(
   pool: pg.Pool,
   maxConcurrent: number,
+  lost: (error: unknown) => unknown = (error) => error,
 ): <T>(run: (tx: Tx) => Promise<T>) => Promise<T> {
   const queue: Pending[] = [];
   let active = 0;
@@ -70,7 +73,8 @@ export function makeGroupCommit(
       client = await pool.connect();
     } catch (error) {
       // No connection (PostgreSQL restarting, out of connections): these writes fail now.
-      for (const item of batch) item.reject(error);
+      const failure = lost(error);
+      for (const item of batch) item.reject(failure);
       return;
     }
     try {
@@ -85,7 +89,8 @@ export function makeGroupCommit(
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       client.release(true);
-      for (const item of batch) item.reject(error);
+      const failure = lost(error);
+      for (const item of batch) item.reject(failure);
       return;
     }
     client.release();

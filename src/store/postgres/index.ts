@@ -1,10 +1,15 @@
 import pg from 'pg';
+import { type HealthListener, makeHealthTracker, storageError } from '../health.js';
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
 import { createPool, DUE_CHANNEL, migrate, type PgContext, queryConfig, type Sql, txOn } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
+import { pgFault } from './errors.js';
+import { makeExamples } from './examples.js';
+import { makeExpunge } from './expunge.js';
 import { makeGroupCommit } from './group-commit.js';
+import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
@@ -21,25 +26,63 @@ export interface PostgresStoreOptions {
    * PostgreSQL ended: a restart, an administrator); the pool replaces those by itself.
    */
   onError?: (error: Error) => void;
+  /** Told when the store's health changes (the database went away, came back). Default: none. */
+  onHealth?: HealthListener;
 }
 
-/** How long to wait before re-establishing a lost LISTEN connection, in ms. */
+/** How long to wait before re-establishing a lost LISTEN connection, in ms; doubles while it fails. */
 const RELISTEN_DELAY_MS = 1000;
+/** Longest wait between attempts to re-establish the LISTEN connection, in ms. */
+const RELISTEN_MAX_DELAY_MS = 5000;
 
 /** Opens the PostgreSQL store, applying migrations first (safe with several nodes starting). */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const pool = createPool(options.connectionString, options.poolSize ?? 10);
+  const tracker = makeHealthTracker(() => pool.query('SELECT 1'), options.onHealth);
+  /** A connection-level failure marks the store unavailable and is answered as such (503). */
+  const lost = (error: unknown): unknown => {
+    const fault = pgFault(error);
+    if (fault === null) return error;
+    tracker.fail(fault, 'retryable', error);
+    return storageError(fault, error);
+  };
   // Unheard, an idle connection's error would end the process.
-  pool.on('error', (error) => options.onError?.(error));
-  await migrate(pool);
+  pool.on('error', (error) => {
+    lost(error);
+    options.onError?.(error);
+  });
+  // pg-pool listens for errors only on idle connections: one that dies while checked out (a
+  // FATAL between two statements of a transaction: a restart, pg_terminate_backend) would emit
+  // an 'error' nobody hears, and that ends the process. The failure reaches whoever uses the
+  // connection through its next query; this listener only makes sure it is heard.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => void lost(error));
+  });
+  try {
+    await migrate(pool);
+  } catch (error) {
+    tracker.close();
+    await pool.end();
+    throw error;
+  }
   const noNotify = () => {};
   const ctx: PgContext = {
     pool,
-    rows: async <Row>(sql: Sql, params: unknown[] = []) =>
-      (await pool.query(queryConfig(sql, params))).rows as Row[],
-    commit: makeGroupCommit(pool, options.concurrentCommits ?? 4),
+    async rows<Row>(sql: Sql, params: unknown[] = []) {
+      try {
+        return (await pool.query(queryConfig(sql, params))).rows as Row[];
+      } catch (error) {
+        throw lost(error);
+      }
+    },
+    commit: makeGroupCommit(pool, options.concurrentCommits ?? 4, lost),
     async transaction(run) {
-      const client = await pool.connect();
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw lost(error);
+      }
       try {
         await client.query('BEGIN');
         const result = await run(txOn(client, noNotify));
@@ -49,24 +92,29 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         client.release(true);
-        throw error;
+        throw lost(error);
       }
     },
   };
   const listeners = new Set<() => void>();
-  const listener = startListening(options, listeners);
+  const listener = startListening(options, listeners, lost);
   return {
     ...makeCatalog(ctx),
     ...makeEndpoints(ctx),
     ...makeMessages(ctx),
     ...makeDispatch(ctx),
     ...makePlumbing(ctx),
+    ...makeIdempotency(ctx),
     ...makeSources(ctx),
+    ...makeExpunge(ctx),
+    ...makeExamples(ctx),
     onDue(fn) {
       listeners.add(fn);
       return () => listeners.delete(fn);
     },
+    health: tracker.health,
     async close() {
+      tracker.close();
       await listener.stop();
       await pool.end();
     },
@@ -74,41 +122,54 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 /**
- * One dedicated connection LISTENs for due work; when it drops it is re-established, and a
- * missed notification costs at most the dispatcher's idle poll.
+ * One dedicated connection LISTENs for due work; when it drops it is re-established (waiting
+ * longer each time it fails, up to RELISTEN_MAX_DELAY_MS), and a missed notification costs at
+ * most the dispatcher's idle poll. Once it listens again, listeners are woken: work committed
+ * while it was away was announced to nobody.
  */
-function startListening(options: PostgresStoreOptions, listeners: Set<() => void>) {
+function startListening(
+  options: PostgresStoreOptions,
+  listeners: Set<() => void>,
+  lost: (error: unknown) => unknown,
+) {
   let client: pg.Client | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  const wakeAll = () => {
+    for (const fn of listeners) fn();
+  };
 
   const reconnectSoon = () => {
     if (stopped) return;
     client = null;
     clearTimeout(timer);
-    timer = setTimeout(() => void connect(), RELISTEN_DELAY_MS);
+    const delay = Math.min(RELISTEN_DELAY_MS * 2 ** failures++, RELISTEN_MAX_DELAY_MS);
+    timer = setTimeout(() => void connect(), delay);
+  };
+
+  const failed = (c: pg.Client, err: Error) => {
+    lost(err);
+    options.onError?.(err);
+    void c.end().catch(() => {});
+    if (client === c) reconnectSoon();
   };
 
   async function connect(): Promise<void> {
     const c = new pg.Client({ connectionString: options.connectionString });
     client = c;
-    c.on('notification', () => {
-      for (const fn of listeners) fn();
-    });
-    c.on('error', (err) => {
-      options.onError?.(err);
-      void c.end().catch(() => {});
-      if (client === c) reconnectSoon();
-    });
+    c.on('notification', wakeAll);
+    c.on('error', (err) => failed(c, err));
     try {
       await c.connect();
       await c.query(`LISTEN ${DUE_CHANNEL}`);
     } catch (err) {
       if (stopped) return;
-      options.onError?.(err as Error);
-      void c.end().catch(() => {});
-      if (client === c) reconnectSoon();
+      failed(c, err as Error);
+      return;
     }
+    if (failures > 0) wakeAll();
+    failures = 0;
   }
 
   void connect();

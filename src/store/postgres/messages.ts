@@ -56,8 +56,13 @@ export function makeMessages({ rows, commit }: PgContext): MessageStore {
   return {
     publish: makePublishBatches(commit),
 
-    getMessage: async (appId, idOrEventId) =>
-      (await messageById(reads, appId, idOrEventId)) ?? (await messageByEventId(reads, appId, idOrEventId)),
+    getMessage: async (appId, idOrEventId) => {
+      const byId = await messageById(reads, appId, idOrEventId);
+      if (byId) return byId;
+      // Read again by id: the publish path's event-id statement leaves out expunged_at.
+      const byEventId = await messageByEventId(reads, appId, idOrEventId);
+      return byEventId && (await messageById(reads, appId, byEventId.id));
+    },
 
     listMessages: (appId, filter, page) => {
       const c = messageConditions(appId, filter, jsonArrayHas);

@@ -173,4 +173,28 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX attempts_by_app;
   DELETE FROM attempts WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = attempts.msg_id);
   `,
+  `
+  -- Idempotency-Key reservations: a row is inserted before its request runs (status_code 0: in
+  -- progress, held by owner until locked_until), so one request per key executes, across
+  -- nodes and crashes; the response replaces it, with a publish in the publish's own commit.
+  ALTER TABLE idempotency ADD COLUMN owner TEXT;
+  ALTER TABLE idempotency ADD COLUMN locked_until BIGINT NOT NULL DEFAULT 0;
+  `,
+  `
+  -- Foreign bytes (store/bytes.ts): a message payload, an inbound request body or a receiver's
+  -- answer that text cannot hold (a NUL, bytes that are not UTF-8) is kept here, its text column
+  -- left empty. Nullable without a default: adding them rewrites nothing, and rows written before
+  -- read as they did.
+  ALTER TABLE messages ADD COLUMN payload_bytes BYTEA;
+  ALTER TABLE inbound_requests ADD COLUMN body_bytes BYTEA;
+  ALTER TABLE attempts ADD COLUMN response_bytes BYTEA;
+  `,
+  `
+  -- Spec shapes: Svix Ingest spells request-log ids \`log\` + 22 digits, without the underscore
+  -- Hookgate used (IngestLogOut.id: ^log[A-Za-z0-9]{21,22}$). The stored ones are renamed (same
+  -- digits, so the order is kept); the API still finds a record by its old spelling.
+  UPDATE inbound_requests SET id = 'log' || substr(id, 5) WHERE substr(id, 1, 4) = 'log_';
+  -- A message whose content was expunged (DELETE …/msg/{id}/content): when, or NULL.
+  ALTER TABLE messages ADD COLUMN expunged_at BIGINT;
+  `,
 ];

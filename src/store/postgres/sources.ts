@@ -2,7 +2,15 @@ import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { InboundRecord, Source } from '../../domain/model.js';
 import { pageBy } from '../pagination.js';
-import { type InboundRow, type SourceRow, toInbound, toSource } from '../rows.js';
+import {
+  type InboundRow,
+  inboundInsertValues,
+  newInboundRecord,
+  type SourceRow,
+  toInbound,
+  toSource,
+} from '../rows.js';
+import { INSERT_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
 import { deleteAppData } from './catalog.js';
 import type { PgContext, Tx } from './database.js';
@@ -116,38 +124,21 @@ export function makeSources({ rows, commit }: PgContext): SourceStore {
 
     recordInbound: (source, request, now) =>
       commit(async (tx) => {
-        const record: InboundRecord = {
-          id: newId('log', now),
-          sourceId: source.id,
-          status: 'rejected',
-          statusCode: 0,
-          reason: '',
-          msgId: null,
-          eventType: request.eventType,
-          dedupeKey: null,
-          headers: request.headers,
-          body: request.body,
-          createdAt: now,
-        };
-        if (request.outcome === 'rejected') {
-          Object.assign(record, { statusCode: request.statusCode, reason: request.reason });
-        } else {
-          record.dedupeKey = request.dedupeKey;
-          if (request.dedupeKey !== null) {
+        const record = newInboundRecord(source.id, request, now);
+        if (request.outcome === 'accepted') {
+          if (record.dedupeKey !== null) {
             // Serialise requests carrying the same delivery id, so two nodes receiving a provider's
             // retry at once cannot both accept it.
-            await tx.rows('SELECT pg_advisory_xact_lock(hashtext(?))', [
-              `${source.id}\n${request.dedupeKey}`,
-            ]);
+            await tx.rows('SELECT pg_advisory_xact_lock(hashtext(?))', [`${source.id}\n${record.dedupeKey}`]);
           }
           const [first] =
-            request.dedupeKey === null
+            record.dedupeKey === null
               ? []
               : await tx.rows<{ msg_id: string }>(
                   `SELECT msg_id FROM inbound_requests
                    WHERE source_id = ? AND dedupe_key = ? AND status = 'accepted' AND created_at >= ?
                    ORDER BY created_at LIMIT 1`,
-                  [source.id, request.dedupeKey, request.dedupeSince],
+                  [source.id, record.dedupeKey, request.dedupeSince],
                 );
           if (first) {
             Object.assign(record, {
@@ -161,24 +152,7 @@ export function makeSources({ rows, commit }: PgContext): SourceStore {
             Object.assign(record, { status: 'accepted', statusCode: 200, msgId: message!.id });
           }
         }
-        await tx.run(
-          `INSERT INTO inbound_requests (id, source_id, status, status_code, reason, msg_id, event_type, dedupe_key,
-             headers, body, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [
-            record.id,
-            record.sourceId,
-            record.status,
-            record.statusCode,
-            record.reason,
-            record.msgId,
-            record.eventType,
-            record.dedupeKey,
-            JSON.stringify(record.headers),
-            record.body,
-            now,
-          ],
-        );
+        await tx.run(INSERT_INBOUND, inboundInsertValues(record));
         return record;
       }),
 

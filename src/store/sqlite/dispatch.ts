@@ -1,6 +1,7 @@
 import { afterFailure, type DisabledReason, dueVerdict } from '../../domain/health.js';
 import type { EndpointSecret } from '../../domain/model.js';
-import { deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
+import { bodyFromColumns } from '../bytes.js';
+import { attemptInsertValues, deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
   COUNT_FAILURE,
   DEFER_DELIVERY,
@@ -27,6 +28,7 @@ interface DueRow {
   attempts: number;
   manual: number;
   payload: string;
+  payload_bytes: Uint8Array | null;
   content_type: string | null;
   msg_headers: string | null;
 }
@@ -69,8 +71,8 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
         // Walks the partial index deliveries_due in due order, skipping those endpoints, so a slow
         // or broken endpoint cannot fill a claim that healthy work behind it could use.
         const due = prepare(
-          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.content_type,
-                  m.headers AS msg_headers
+          `SELECT d.id, d.app_id, d.msg_id, d.endpoint_id, d.attempts, d.manual, m.payload, m.payload_bytes,
+                  m.content_type, m.headers AS msg_headers
            FROM deliveries d
            JOIN messages m ON m.id = d.msg_id
            WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.locked_until <= ?
@@ -160,7 +162,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
               attemptsMade: row.attempts,
               trigger: row.manual === 1 ? 'manual' : 'scheduled',
               url: e.url,
-              payload: row.payload,
+              payload: bodyFromColumns(row.payload, row.payload_bytes),
               contentType: row.content_type ?? 'application/json',
               headers: deliveryHeaders(row.msg_headers, e.headers),
               secrets: e.secrets,
@@ -198,19 +200,7 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
           // An attempt that happened is recorded even if its lease was lost meanwhile; one whose
           // delivery is gone (the app was deleted) has nothing left to belong to.
           if (settled === 0 && !exists.get(deliveryId)) continue;
-          insertAttempt.run(
-            a.id,
-            a.appId,
-            a.msgId,
-            a.endpointId,
-            a.url,
-            a.responseStatusCode,
-            a.response,
-            a.durationMs,
-            a.succeeded ? 1 : 0,
-            a.trigger === 'manual' ? 1 : 0,
-            a.createdAt,
-          );
+          insertAttempt.run(...attemptInsertValues(a));
           // Endpoint health follows every answer, whichever lease it came under.
           if (a.succeeded) {
             // Once reset, an endpoint stays reset until a failure: later successes write nothing.

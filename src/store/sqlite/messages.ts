@@ -18,8 +18,9 @@ import {
   toMessage,
 } from '../rows.js';
 import { REQUEUE_DELIVERY } from '../sql.js';
-import type { DeliveryRow, EndpointMessageRow, Store } from '../store.js';
+import type { DeliveryRow, EndpointMessageRow, Published, Store } from '../store.js';
 import type { SqliteContext } from './database.js';
+import { finishKey } from './idempotency.js';
 import { insertMessage, subscribedEndpointIds } from './publishing.js';
 
 type MessageStore = Pick<
@@ -53,14 +54,20 @@ export function makeMessages({ prepare, all, commit }: SqliteContext): MessageSt
   };
 
   return {
-    publish: (appId, input, now) =>
+    publish: (appId, input, now, idempotency) =>
       commit(() => {
+        let published: Published | null = null;
         if (input.eventId !== null) {
           const first = messageByEventId(appId, input.eventId);
-          if (first) return { message: first, created: false };
+          if (first) published = { message: first, created: false };
         }
-        const message = insertMessage(prepare, appId, input, now);
-        return { message, created: true };
+        published ??= { message: insertMessage(prepare, appId, input, now), created: true };
+        // In the message's commit: a crash leaves the key answered with it, or nothing at all.
+        if (idempotency && !finishKey(prepare, idempotency.key, idempotency.respond(published))) {
+          // Its reservation was taken over (lease ran out): that request publishes, not this one.
+          throw new ApiError('idempotency_conflict');
+        }
+        return published;
       }),
 
     getMessage: async (appId, idOrEventId) =>

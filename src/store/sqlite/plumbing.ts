@@ -4,32 +4,19 @@ import type { SqliteContext } from './database.js';
 
 type PlumbingStore = Pick<
   Store,
-  | 'getIdempotentResponse'
-  | 'saveIdempotentResponse'
   | 'getSetting'
   | 'setSetting'
+  | 'setSettingIfAbsent'
   | 'saveAppToken'
   | 'findAppToken'
+  | 'revokeAppToken'
   | 'pruneExpired'
   | 'pruneRetention'
 >;
 
-/** Settings, idempotency records and app-scoped tokens: what the API needs besides the domain. */
+/** Settings, app-scoped tokens and pruning: what the API needs besides the domain. */
 export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore {
   return {
-    getIdempotentResponse: async (scope, key) => {
-      const row = prepare('SELECT status_code, body FROM idempotency WHERE scope = ? AND key = ?').get(
-        scope,
-        key,
-      ) as { status_code: number; body: string } | undefined;
-      return row ? { statusCode: row.status_code, body: row.body } : null;
-    },
-    saveIdempotentResponse: (scope, key, response, now) =>
-      commit(() => {
-        prepare(
-          'INSERT OR IGNORE INTO idempotency (scope, key, status_code, body, created_at) VALUES (?, ?, ?, ?, ?)',
-        ).run(scope, key, response.statusCode, response.body, now);
-      }),
     getSetting: async (key) =>
       (prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string | undefined) ?? null,
     setSetting: (key, value) =>
@@ -37,6 +24,14 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
         prepare(
           'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
         ).run(key, value);
+      }),
+    setSettingIfAbsent: (key, value) =>
+      commit(() => {
+        prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(
+          key,
+          value,
+        );
+        return prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string;
       }),
     saveAppToken: (hash, token, expiresAt) =>
       commit(() => {
@@ -54,6 +49,8 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
       ) as { app_id: string; read_only: number } | undefined;
       return row ? { appId: row.app_id, readOnly: row.read_only === 1 } : null;
     },
+    revokeAppToken: (hash) =>
+      commit(() => prepare('DELETE FROM app_tokens WHERE hash = ?').run(hash).changes > 0),
     pruneExpired: (now, idempotencyBefore, batch) =>
       commit(() => {
         const idempotency = prepare(

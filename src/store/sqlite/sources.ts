@@ -2,7 +2,15 @@ import { ApiError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { InboundRecord, Source } from '../../domain/model.js';
 import { pageBy } from '../pagination.js';
-import { type InboundRow, type SourceRow, toInbound, toSource } from '../rows.js';
+import {
+  type InboundRow,
+  inboundInsertValues,
+  newInboundRecord,
+  type SourceRow,
+  toInbound,
+  toSource,
+} from '../rows.js';
+import { INSERT_INBOUND } from '../sql.js';
 import type { Store } from '../store.js';
 import { deleteAppData } from './catalog.js';
 import type { SqliteContext } from './database.js';
@@ -116,25 +124,10 @@ export function makeSources({ prepare, all, commit }: SqliteContext): SourceStor
 
     recordInbound: (source, request, now) =>
       commit(() => {
-        const record: InboundRecord = {
-          id: newId('log', now),
-          sourceId: source.id,
-          status: 'rejected',
-          statusCode: 0,
-          reason: '',
-          msgId: null,
-          eventType: request.eventType,
-          dedupeKey: null,
-          headers: request.headers,
-          body: request.body,
-          createdAt: now,
-        };
-        if (request.outcome === 'rejected') {
-          Object.assign(record, { statusCode: request.statusCode, reason: request.reason });
-        } else {
-          record.dedupeKey = request.dedupeKey;
+        const record = newInboundRecord(source.id, request, now);
+        if (request.outcome === 'accepted') {
           const first =
-            request.dedupeKey === null
+            record.dedupeKey === null
               ? undefined
               : (prepare(
                   `SELECT msg_id FROM inbound_requests
@@ -142,7 +135,7 @@ export function makeSources({ prepare, all, commit }: SqliteContext): SourceStor
                    ORDER BY created_at LIMIT 1`,
                 )
                   .pluck()
-                  .get(source.id, request.dedupeKey, request.dedupeSince) as string | undefined);
+                  .get(source.id, record.dedupeKey, request.dedupeSince) as string | undefined);
           if (first) {
             Object.assign(record, {
               status: 'duplicate',
@@ -155,23 +148,7 @@ export function makeSources({ prepare, all, commit }: SqliteContext): SourceStor
             Object.assign(record, { status: 'accepted', statusCode: 200, msgId: message.id });
           }
         }
-        prepare(
-          `INSERT INTO inbound_requests (id, source_id, status, status_code, reason, msg_id, event_type, dedupe_key,
-             headers, body, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          record.id,
-          record.sourceId,
-          record.status,
-          record.statusCode,
-          record.reason,
-          record.msgId,
-          record.eventType,
-          record.dedupeKey,
-          JSON.stringify(record.headers),
-          record.body,
-          now,
-        );
+        prepare(INSERT_INBOUND).run(...inboundInsertValues(record));
         return record;
       }),
 

@@ -20,6 +20,9 @@ export interface WalSync {
   close(): Promise<void>;
 }
 
+/** A WAL flush failed: from then on nothing more can be acknowledged until a restart. */
+export class WalFlushError extends Error {}
+
 /** The flush itself; injectable so tests can hold it or make it fail. */
 export type Fdatasync = (fd: number, done: (error: Error | null) => void) => void;
 
@@ -42,7 +45,7 @@ export function openWalSync(path: string, flush: Fdatasync = fdatasync): WalSync
    * (recovery stops at the first bad frame). So one failure fails every later flush, until a
    * restart lets SQLite recover from the file as it is.
    */
-  let failed: Error | null = null;
+  let failed: WalFlushError | null = null;
   let closed = false;
 
   function start(): void {
@@ -50,7 +53,8 @@ export function openWalSync(path: string, flush: Fdatasync = fdatasync): WalSync
     waiting = [];
     running = new Promise<void>((resolve) => {
       flush(fd, (error) => {
-        if (error && !failed) failed = new Error(`WAL flush failed; restart Hookgate: ${error.message}`);
+        if (error && !failed)
+          failed = new WalFlushError(`WAL flush failed; restart Hookgate: ${error.message}`);
         for (const w of batch) failed ? w.reject(failed) : w.resolve();
         running = null;
         if (waiting.length > 0) start();
