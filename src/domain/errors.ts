@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH } from './json-depth.js';
+import { ALLOW_NETWORKS_HINT } from './ssrf.js';
 
 /**
  * Every error the API can answer with, defined once: a stable machine-readable code, an HTTP
@@ -74,7 +75,7 @@ const DEFINITIONS = {
   },
   url_not_allowed: {
     status: 422,
-    detail: 'The endpoint URL points to a private, loopback or otherwise reserved address.',
+    detail: `The endpoint URL points to a private, loopback or otherwise reserved address. ${ALLOW_NETWORKS_HINT}`,
     loc: ['body', 'url'],
     type: 'value_error.url.not_allowed',
   },
