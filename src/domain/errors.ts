@@ -120,6 +120,12 @@ const DEFINITIONS = {
       'A write to disk failed and the server is restarting; the request may have been stored: retry it with the same idempotency key.',
     retryAfterSeconds: 5,
   },
+  storage_read_only: {
+    status: 503,
+    detail:
+      'The database refuses writes (a read-only file, directory or mount, or a database role without write rights); nothing was stored. An operator must make it writable.',
+    retryAfterSeconds: 30,
+  },
   internal: { status: 500, detail: 'Internal server error.' },
 } as const satisfies Record<string, ErrorDefinition>;
 
