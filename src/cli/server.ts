@@ -3,13 +3,12 @@ import { type Dispatcher, startDispatcher } from '../delivery/dispatcher.js';
 import { operationalEventHook } from '../delivery/operational-events.js';
 import { makeSender, type Sender } from '../delivery/sender.js';
 import { startSenderThread } from '../delivery/threaded-sender.js';
-import { makeSecretBox, PLAINTEXT_BOX } from '../domain/secret-box.js';
 import { buildApi } from '../http/app.js';
 import { ADMIN_TOKEN_HASH_SETTING, generateAdminToken, hashToken } from '../http/auth.js';
 import type { Api } from '../http/types.js';
 import type { HealthListener } from '../store/health.js';
 import { openPostgresStore } from '../store/postgres/index.js';
-import { withSealedSecrets } from '../store/sealed.js';
+import { withCheckedSecretKey } from '../store/secret-key-check.js';
 import { openSqliteStore, type SqliteStoreOptions } from '../store/sqlite/index.js';
 import type { Store, StoreHealth } from '../store/store.js';
 import type { HookgateConfig } from './config.js';
@@ -101,8 +100,13 @@ async function openStore(
         onHealth,
         ...seams,
       });
-  // Without a key secrets stay plaintext, and a sealed one found in storage is an error, not garbage.
-  return withSealedSecrets(store, config.secretKey ? makeSecretBox(config.secretKey) : PLAINTEXT_BOX);
+  // Without a key secrets stay plaintext; a key that cannot open what is sealed refuses the start.
+  try {
+    return await withCheckedSecretKey(store, config.secretKey);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 }
 
 function openSender(config: HookgateConfig, timeoutMs: number, log: pino.Logger): Promise<Sender> {

@@ -1,6 +1,6 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import dns from 'node:dns';
-import { type Cidr, isAddressAllowed } from '../domain/ssrf.js';
+import { ALLOW_NETWORKS_HINT, type Cidr, isAddressAllowed } from '../domain/ssrf.js';
 import type { CachedResolve, Resolve } from './cached-resolve.js';
 
 /**
@@ -15,7 +15,9 @@ export const systemResolve: Resolve = (hostname) =>
 export class RefusedAddressError extends Error {
   readonly code = 'HOOKGATE_SSRF_REFUSED';
   constructor(hostname: string, address: string) {
-    super(`refused to connect to ${hostname} (${address}): private or reserved address`);
+    super(
+      `refused to connect to ${hostname} (${address}): private or reserved address. ${ALLOW_NETWORKS_HINT}`,
+    );
   }
 }
 

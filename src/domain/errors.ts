@@ -1,4 +1,5 @@
 import { MAX_JSON_DEPTH } from './json-depth.js';
+import { ALLOW_NETWORKS_HINT } from './ssrf.js';
 
 /**
  * Every error the API can answer with, defined once: a stable machine-readable code, an HTTP
@@ -74,7 +75,7 @@ const DEFINITIONS = {
   },
   url_not_allowed: {
     status: 422,
-    detail: 'The endpoint URL points to a private, loopback or otherwise reserved address.',
+    detail: `The endpoint URL points to a private, loopback or otherwise reserved address. ${ALLOW_NETWORKS_HINT}`,
     loc: ['body', 'url'],
     type: 'value_error.url.not_allowed',
   },
@@ -118,6 +119,12 @@ const DEFINITIONS = {
     detail:
       'A write to disk failed and the server is restarting; the request may have been stored: retry it with the same idempotency key.',
     retryAfterSeconds: 5,
+  },
+  storage_read_only: {
+    status: 503,
+    detail:
+      'The database refuses writes (a read-only file, directory or mount, or a database role without write rights); nothing was stored. An operator must make it writable.',
+    retryAfterSeconds: 30,
   },
   internal: { status: 500, detail: 'Internal server error.' },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -12,6 +12,16 @@ export interface SecretBox {
 }
 
 const PREFIX = 'enc:v1:';
+/** Where a sealed value may sit inside stored text (a JSON list of secrets, a source's config). */
+const SEALED_IN_TEXT = /enc:v1:[A-Za-z0-9+/]+={0,2}/;
+
+/** Text that every stored text holding a sealed value contains (for a `LIKE` search). */
+export const SEALED_MARK = PREFIX;
+
+/** The first sealed value inside `text` (stored JSON), or null when it holds none. */
+export function sealedValueIn(text: string): string | null {
+  return SEALED_IN_TEXT.exec(text)?.[0] ?? null;
+}
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

@@ -101,6 +101,15 @@ function inCidr(addr: ipaddr.IPv4 | ipaddr.IPv6, [net, bits]: Cidr): boolean {
   return addr.kind() === net.kind() && addr.match(net, bits);
 }
 
+/**
+ * What to do about a refused address, said wherever one is refused (a 422 when an endpoint is
+ * saved, an attempt's recorded reason at connect time): the one setting that allows a range.
+ */
+export const ALLOW_NETWORKS_HINT =
+  'To allow such addresses, list their ranges in HOOKGATE_ALLOW_NETWORKS (or --allow-networks), ' +
+  'e.g. HOOKGATE_ALLOW_NETWORKS=127.0.0.0/8,::1/128 for a receiver on this machine, ' +
+  'or run `hookgate serve --dev` for local development.';
+
 /** True when an HTTP request to `address` (an IP literal) may be made. Unparsable is refused. */
 export function isAddressAllowed(address: string, allowed: readonly Cidr[]): boolean {
   const addr = normalise(address);

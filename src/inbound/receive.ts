@@ -91,7 +91,7 @@ export function makeInboundReceiver({ store, wake, now = Date.now }: InboundRece
         eventId: null,
         payload: bodyOf(body),
         contentType: headers['content-type'] ?? 'application/octet-stream',
-        headers: passthrough(headers, config.passthroughHeaders ?? []),
+        headers: passthrough(headers, [...provider.forwardedHeaders, ...(config.passthroughHeaders ?? [])]),
         channels: null,
       },
     };
@@ -121,6 +121,13 @@ function loggableHeaders(headers: Record<string, string>): Record<string, string
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !isSensitiveHeader(name)));
 }
 
+/**
+ * A provider's signature header (`X-Hub-Signature-256`, `Stripe-Signature`,
+ * `X-Shopify-Hmac-Sha256`): it signs the provider's request, which the forwarded one is not, and
+ * receivers must verify Hookgate's signature instead.
+ */
+const PROVIDER_SIGNATURE = /signature|hmac/i;
+
 /** The selected provider headers that may travel on: never hop-by-hop, framing, signing or auth headers. */
 function passthrough(
   headers: Record<string, string>,
@@ -130,8 +137,8 @@ function passthrough(
   for (const name of selected) {
     const lower = name.toLowerCase();
     const value = headers[lower];
-    if (value === undefined || isSensitiveHeader(lower) || checkCustomHeaders({ [lower]: value }) !== null)
-      continue;
+    if (value === undefined || isSensitiveHeader(lower) || PROVIDER_SIGNATURE.test(lower)) continue;
+    if (checkCustomHeaders({ [lower]: value }) !== null) continue;
     out[lower] = value;
   }
   return Object.keys(out).length ? out : null;

@@ -22,7 +22,10 @@ export interface SourceConfig {
   signaturePrefix?: string;
   /** generic-webhook only: how the signature is encoded. Default hex. */
   signatureEncoding?: 'hex' | 'base64';
-  /** Provider request headers copied onto the forwarded request (never hop-by-hop or auth headers). */
+  /**
+   * Further provider request headers copied onto the forwarded request, beside the provider's own
+   * `forwardedHeaders` (never hop-by-hop or auth headers).
+   */
   passthroughHeaders?: string[];
   /** How long a provider's delivery id is remembered to drop its retries, in seconds. Default 7 days. */
   dedupeWindowSeconds?: number;
@@ -35,6 +38,13 @@ export interface Provider {
   eventType(req: InboundRequest): string | null;
   /** The provider's own delivery id, stable across its retries; null when it has none. */
   dedupeKey(req: InboundRequest): string | null;
+  /**
+   * Request headers forwarded to the source's endpoints without being asked for (beside
+   * `config.passthroughHeaders`): the provider's event type and delivery id, which receivers
+   * written for the provider branch on. Never a credential or a signature: the forwarded request
+   * is re-signed by Hookgate, and the provider's signature would verify nothing there.
+   */
+  readonly forwardedHeaders: readonly string[];
   /** A handshake answered directly instead of forwarded (Slack's url_verification). */
   handshake?(req: InboundRequest): { body: string; contentType: string } | null;
 }

@@ -209,3 +209,12 @@ export const RELEASE_IDEMPOTENCY_KEY = `UPDATE idempotency SET locked_until = 0
 /** Rewrites a finished response (a publish whose eventId was taken answers with that message). */
 export const REWRITE_IDEMPOTENT_RESPONSE = `UPDATE idempotency SET status_code = ?, body = ?
   WHERE scope = ? AND key = ?`;
+
+/**
+ * Stored texts holding a sealed secret (`LIKE` with the sealed mark): an endpoint's signing
+ * secrets, a source's config. For checking the configured key at start; one row is enough.
+ */
+export const SEALED_SECRET_TEXTS = [
+  'SELECT secrets AS text FROM endpoints WHERE secrets LIKE ? LIMIT 1',
+  'SELECT config AS text FROM sources WHERE config LIKE ? LIMIT 1',
+] as const;

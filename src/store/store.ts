@@ -176,6 +176,11 @@ export interface Store {
    * it, else the one already there.
    */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
+  /**
+   * One secret as stored sealed (an endpoint signing secret or a source's provider secret, still
+   * sealed: `enc:v1:…`), or null when none is. For checking the configured key at start.
+   */
+  findSealedSecret(): Promise<string | null>;
   saveAppToken(tokenHash: string, token: AppToken, expiresAt: number): Promise<void>;
   /** What a (hashed) app-scoped token grants, if it exists and has not expired. */
   findAppToken(tokenHash: string, now: number): Promise<AppToken | null>;
@@ -205,7 +210,12 @@ export interface Store {
 }
 
 /** A storage fault: each is an API error code (domain/errors.ts), answered 503. */
-export type StorageFault = 'database_unavailable' | 'storage_full' | 'storage_lost' | 'storage_failed';
+export type StorageFault =
+  | 'database_unavailable'
+  | 'storage_full'
+  | 'storage_lost'
+  | 'storage_failed'
+  | 'storage_read_only';
 
 /**
  * The store's health. `unavailable` and retryable: the store probes and returns to `ok` by

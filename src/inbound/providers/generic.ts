@@ -21,4 +21,7 @@ export const generic: Provider = {
   eventType: (req) => req.headers['x-event-type'] ?? jsonField(req.json, 'type'),
   dedupeKey: (req) =>
     req.headers['idempotency-key'] ?? req.headers['x-request-id'] ?? req.headers['webhook-id'] ?? null,
+  // The one header this provider names events by; anything else is the sender's own, so a source
+  // asks for it in `config.passthroughHeaders`.
+  forwardedHeaders: ['x-event-type'],
 };

@@ -21,4 +21,12 @@ export const github: Provider = {
     return action ? `${event}.${action}` : event;
   },
   dedupeKey: (req) => req.headers['x-github-delivery'] ?? null,
+  // https://docs.github.com/webhooks/webhook-events-and-payloads#delivery-headers
+  forwardedHeaders: [
+    'x-github-event',
+    'x-github-delivery',
+    'x-github-hook-id',
+    'x-github-hook-installation-target-id',
+    'x-github-hook-installation-target-type',
+  ],
 };

@@ -16,4 +16,13 @@ export const shopify: Provider = {
   },
   eventType: (req) => req.headers['x-shopify-topic'] ?? null,
   dedupeKey: (req) => req.headers['x-shopify-webhook-id'] ?? null,
+  // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook
+  forwardedHeaders: [
+    'x-shopify-topic',
+    'x-shopify-webhook-id',
+    'x-shopify-event-id',
+    'x-shopify-shop-domain',
+    'x-shopify-api-version',
+    'x-shopify-triggered-at',
+  ],
 };

@@ -42,6 +42,9 @@ export const slack: Provider = {
     return null;
   },
   dedupeKey: (req) => jsonField(req.json, 'event_id'),
+  // The event is named in the body; Slack's retry headers tell a receiver this is a repeat
+  // (https://api.slack.com/apis/events-api#retries). Its timestamp and signature stay behind.
+  forwardedHeaders: ['x-slack-retry-num', 'x-slack-retry-reason'],
   // Slack checks a new Events API URL by posting a challenge it expects echoed back.
   handshake(req) {
     if (jsonField(req.json, 'type') !== 'url_verification') return null;

@@ -33,4 +33,6 @@ export const standardWebhooks: Provider = {
   },
   eventType: (req) => jsonField(req.json, 'type') ?? jsonField(req.json, 'eventType'),
   dedupeKey: (req) => req.headers['webhook-id'] ?? req.headers['svix-id'] ?? null,
+  // The event is named in the body; the webhook-* headers are replaced by Hookgate's own.
+  forwardedHeaders: [],
 };

@@ -23,4 +23,6 @@ export const stripe: Provider = {
   },
   eventType: (req) => jsonField(req.json, 'type'),
   dedupeKey: (req) => jsonField(req.json, 'id'),
+  // Stripe names the event and its id in the body only; its one header is the signature.
+  forwardedHeaders: [],
 };

@@ -140,7 +140,13 @@ export async function migrate(pool: pg.Pool): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    // Created only when missing: CREATE … IF NOT EXISTS needs the CREATE right even when the table
+    // exists, and a role with only the rights to read and write the tables may run Hookgate.
+    const { rows: found } = await client.query<{ present: boolean }>(
+      "SELECT to_regclass('schema_migrations') IS NOT NULL AS present",
+    );
+    if (!found[0]?.present)
+      await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)');
     const { rows } = await client.query<{ v: number | null }>(
       'SELECT max(version) AS v FROM schema_migrations',
     );

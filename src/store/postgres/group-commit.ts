@@ -21,8 +21,8 @@ class BatchAborted extends Error {}
  * (SQL within the transaction; `notifyDue` only sets a flag). Up to `maxConcurrent`
  * transactions run at once on the pool, the waiting writes shared out among those free.
  * Promises settle only after COMMIT returns: a resolved write is durable. `lost` turns a
- * failure of the transaction as a whole (no connection, the connection lost) into what the
- * writes are rejected with; a write's own failure (a constraint) reaches it unchanged.
+ * failure (no connection, the connection lost, writes refused) into what the writes are rejected
+ * with; a write's own failure (a constraint) passes through it unchanged.
  */
 export function makeGroupCommit(
   pool: pg.Pool,
@@ -97,7 +97,9 @@ export function makeGroupCommit(
     batch.forEach((item, i) => {
       const result = results[i]!;
       if (result.ok) item.resolve(result.value);
-      else item.reject(result.error);
+      // A write refused for what the database is (its rights revoked, a standby), not for what
+      // the write is, tells the store's health too.
+      else item.reject(lost(result.error));
     });
   }
 

@@ -13,6 +13,7 @@ import { makeIdempotency } from './idempotency.js';
 import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
+import { ensureWritable, WRITE_PROBE } from './writable.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:pass@host:5432/db */
@@ -38,7 +39,8 @@ const RELISTEN_MAX_DELAY_MS = 5000;
 /** Opens the PostgreSQL store, applying migrations first (safe with several nodes starting). */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {
   const pool = createPool(options.connectionString, options.poolSize ?? 10);
-  const tracker = makeHealthTracker(() => pool.query('SELECT 1'), options.onHealth);
+  // A write, not `SELECT 1`: a database that answers but refuses writes is not back.
+  const tracker = makeHealthTracker(() => pool.query(WRITE_PROBE), options.onHealth);
   /** A connection-level failure marks the store unavailable and is answered as such (503). */
   const lost = (error: unknown): unknown => {
     const fault = pgFault(error);
@@ -59,7 +61,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     client.on('error', (error) => void lost(error));
   });
   try {
-    await migrate(pool);
+    await ensureWritable(pool, () => migrate(pool));
   } catch (error) {
     tracker.close();
     await pool.end();

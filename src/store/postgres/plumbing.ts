@@ -1,4 +1,5 @@
-import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
+import { SEALED_MARK, sealedValueIn } from '../../domain/secret-box.js';
+import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND, SEALED_SECRET_TEXTS } from '../sql.js';
 import type { Store } from '../store.js';
 import { coalescedLookup } from './coalesce.js';
 import { type PgContext, prepared } from './database.js';
@@ -18,6 +19,7 @@ type PlumbingStore = Pick<
   | 'getSetting'
   | 'setSetting'
   | 'setSettingIfAbsent'
+  | 'findSealedSecret'
   | 'saveAppToken'
   | 'findAppToken'
   | 'revokeAppToken'
@@ -51,6 +53,14 @@ export function makePlumbing({ rows, commit }: PgContext): PlumbingStore {
         const [stored] = await tx.rows<{ value: string }>('SELECT value FROM settings WHERE key = ?', [key]);
         return stored!.value;
       }),
+    findSealedSecret: async () => {
+      for (const sql of SEALED_SECRET_TEXTS) {
+        const [row] = await rows<{ text: string }>(sql, [`%${SEALED_MARK}%`]);
+        const sealed = row ? sealedValueIn(row.text) : null;
+        if (sealed) return sealed;
+      }
+      return null;
+    },
     saveAppToken: (hash, token, expiresAt) =>
       commit(async (tx) => {
         await tx.run('INSERT INTO app_tokens (hash, app_id, read_only, expires_at) VALUES (?, ?, ?, ?)', [

@@ -2,7 +2,7 @@ import { type HealthListener, makeHealthTracker, storageError } from '../health.
 import type { Store } from '../store.js';
 import { makeCatalog } from './catalog.js';
 import { type Checkpointer, startCheckpointer } from './checkpointer.js';
-import { openDatabase, type SqliteContext, type Synchronous, statementCache } from './database.js';
+import { type SqliteContext, type Synchronous, statementCache } from './database.js';
 import { makeDispatch } from './dispatch.js';
 import { makeEndpoints } from './endpoints.js';
 import { makeExamples } from './examples.js';
@@ -14,6 +14,7 @@ import { makeMessages } from './messages.js';
 import { makePlumbing } from './plumbing.js';
 import { makeSources } from './sources.js';
 import { type Fdatasync, openWalSync, WalFlushError, type WalSync } from './wal-sync.js';
+import { isReadOnlyError, openWritableDatabase } from './writable.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema on first open. */
@@ -41,7 +42,7 @@ const PROBE_WRITE = "INSERT OR REPLACE INTO settings (key, value) VALUES ('stora
 const PROBE_UNDO = "DELETE FROM settings WHERE key = 'storage_probe'";
 
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path);
+  const db = openWritableDatabase(options.path);
   let walSync: WalSync | null = null;
   let checkpointer: Checkpointer;
   try {
@@ -79,6 +80,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     if ((error as { code?: unknown } | null)?.code === 'SQLITE_FULL') {
       tracker.fail('storage_full', 'retryable', error);
       return storageError('storage_full', error);
+    }
+    // Writable at start (openWritableDatabase), so something changed under the server: the probe
+    // brings the store back once writes work again.
+    if (isReadOnlyError(error)) {
+      tracker.fail('storage_read_only', 'retryable', error);
+      return storageError('storage_read_only', error);
     }
     return error;
   };

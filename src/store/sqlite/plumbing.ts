@@ -1,4 +1,5 @@
-import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND } from '../sql.js';
+import { SEALED_MARK, sealedValueIn } from '../../domain/secret-box.js';
+import { PRUNABLE_MESSAGES, PRUNE_ATTEMPTS, PRUNE_INBOUND, SEALED_SECRET_TEXTS } from '../sql.js';
 import type { Store } from '../store.js';
 import type { SqliteContext } from './database.js';
 
@@ -7,6 +8,7 @@ type PlumbingStore = Pick<
   | 'getSetting'
   | 'setSetting'
   | 'setSettingIfAbsent'
+  | 'findSealedSecret'
   | 'saveAppToken'
   | 'findAppToken'
   | 'revokeAppToken'
@@ -33,6 +35,14 @@ export function makePlumbing({ prepare, commit }: SqliteContext): PlumbingStore 
         );
         return prepare('SELECT value FROM settings WHERE key = ?').pluck().get(key) as string;
       }),
+    findSealedSecret: async () => {
+      for (const sql of SEALED_SECRET_TEXTS) {
+        const text = prepare(sql).pluck().get(`%${SEALED_MARK}%`) as string | undefined;
+        const sealed = text === undefined ? null : sealedValueIn(text);
+        if (sealed) return sealed;
+      }
+      return null;
+    },
     saveAppToken: (hash, token, expiresAt) =>
       commit(() => {
         prepare('INSERT INTO app_tokens (hash, app_id, read_only, expires_at) VALUES (?, ?, ?, ?)').run(
