@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_POLICY, type DisabledReason, type HealthPolicy } from '../domain/health.js';
+import { isStorageFault } from '../store/health.js';
 import type { AttemptOutcome, ClaimedDelivery, Deferral, DisabledEndpoint, Store } from '../store/store.js';
 import { type AttemptMade, attemptFrom, makeAttempt } from './attempt.js';
 import { makeRateLimiter } from './rate-limiter.js';
@@ -226,6 +227,12 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     outcomes = [];
     if (batch.length === 0) return;
     let recorded = await recordAll(batch);
+    if (recorded === 'storage_fault') {
+      // The store is failing as a whole (database away, disk full), not refusing these outcomes:
+      // nothing is charged, and their deliveries are sent again once it is back (claims wait for it).
+      for (const o of batch) if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
+      return;
+    }
     if (!recorded) {
       // One outcome the store refuses (bad data) must not cost the others theirs: each is
       // recorded alone, the writes sharing one group commit with each isolated, so only a bad
@@ -233,7 +240,10 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       const alone = batch.length === 1 ? [null] : await Promise.all(batch.map((o) => recordAll([o])));
       recorded = { ok: [], disabled: [] };
       for (const [i, result] of alone.entries()) {
-        if (result) {
+        if (result === 'storage_fault') {
+          const o = batch[i]!;
+          if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
+        } else if (result) {
           recorded.ok.push(batch[i]!);
           recorded.disabled.push(...result.disabled);
         } else unrecorded(batch[i]!);
@@ -252,10 +262,13 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  /** Records the outcomes in one write; null (the error told) if the store refused it. */
+  /**
+   * Records the outcomes in one write; null (the error told) if the store refused it, and
+   * 'storage_fault' if the store as a whole failed (isStorageFault): no fault of these outcomes.
+   */
   async function recordAll(
     batch: QueuedOutcome[],
-  ): Promise<{ ok: QueuedOutcome[]; disabled: DisabledEndpoint[] } | null> {
+  ): Promise<{ ok: QueuedOutcome[]; disabled: DisabledEndpoint[] } | 'storage_fault' | null> {
     const started = performance.now();
     try {
       const disabled = await store.recordOutcomes(
@@ -269,7 +282,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       const ms = performance.now() - started;
       observe((o) => o.recorded(ms, false));
       onError(coerceError(e));
-      return null;
+      return isStorageFault(e) ? 'storage_fault' : null;
     }
   }
 
@@ -338,6 +351,10 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   async function claimOnce(): Promise<number> {
     const free = maxInFlight - running.size;
     if (free <= 0) return 0;
+    // Nothing is sent while the store cannot take writes (its database away, its disk full): the
+    // answers could not be recorded, and each delivery would be sent again and again meanwhile.
+    // The store probes by itself; the idle poll notices its return.
+    if (store.health().state !== 'ok') return 0;
     const now = Date.now();
     const leaseId = `${workerId}:${++claims}`;
     // Endpoints out of rate-limit tokens count as full, so their work stays in the database.
