@@ -59,6 +59,12 @@ type QueuedOutcome = AttemptOutcome &
     claimed: ClaimedDelivery;
   };
 
+/** Outcomes recorded, and the endpoints recording them disabled. */
+interface Recorded {
+  ok: QueuedOutcome[];
+  disabled: DisabledEndpoint[];
+}
+
 export interface Dispatcher {
   /** New work may be due now (called after a publish commits). */
   wake(): void;
@@ -226,27 +232,24 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const batch = outcomes;
     outcomes = [];
     if (batch.length === 0) return;
-    let recorded = await recordAll(batch);
-    if (recorded === 'storage_fault') {
-      // The store is failing as a whole (database away, disk full), not refusing these outcomes:
-      // nothing is charged, and their deliveries are sent again once it is back (claims wait for it).
-      for (const o of batch) if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
-      return;
-    }
-    if (!recorded) {
+    const whole = await recordAll(batch);
+    let recorded: Recorded;
+    if (typeof whole !== 'string') recorded = whole;
+    else {
       // One outcome the store refuses (bad data) must not cost the others theirs: each is
       // recorded alone, the writes sharing one group commit with each isolated, so only a bad
       // one fails. (The lone outcome of a batch of one has already been tried alone.)
-      const alone = batch.length === 1 ? [null] : await Promise.all(batch.map((o) => recordAll([o])));
+      const alone = batch.length === 1 ? [whole] : await Promise.all(batch.map((o) => recordAll([o])));
       recorded = { ok: [], disabled: [] };
       for (const [i, result] of alone.entries()) {
-        if (result === 'storage_fault') {
-          const o = batch[i]!;
-          if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
-        } else if (result) {
-          recorded.ok.push(batch[i]!);
+        const o = batch[i]!;
+        if (typeof result !== 'string') {
+          recorded.ok.push(o);
           recorded.disabled.push(...result.disabled);
-        } else unrecorded(batch[i]!);
+        } else if (result === 'refused') unrecorded(o);
+        // The store failing as a whole (database away, disk full) is no fault of the outcome:
+        // nothing is charged; the delivery is sent again once the store is back (claims wait for it).
+        else if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
       }
     }
     if (recordFailures.size > 0) for (const o of recorded.ok) recordFailures.delete(o.deliveryId);
@@ -263,12 +266,10 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   /**
-   * Records the outcomes in one write; null (the error told) if the store refused it, and
-   * 'storage_fault' if the store as a whole failed (isStorageFault): no fault of these outcomes.
+   * Records the outcomes in one write. If it fails (the error told): 'storage_fault' when the
+   * store as a whole failed (isStorageFault), else 'refused'.
    */
-  async function recordAll(
-    batch: QueuedOutcome[],
-  ): Promise<{ ok: QueuedOutcome[]; disabled: DisabledEndpoint[] } | 'storage_fault' | null> {
+  async function recordAll(batch: QueuedOutcome[]): Promise<Recorded | 'refused' | 'storage_fault'> {
     const started = performance.now();
     try {
       const disabled = await store.recordOutcomes(
@@ -282,7 +283,7 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       const ms = performance.now() - started;
       observe((o) => o.recorded(ms, false));
       onError(coerceError(e));
-      return isStorageFault(e) ? 'storage_fault' : null;
+      return isStorageFault(e) ? 'storage_fault' : 'refused';
     }
   }
 
