@@ -241,13 +241,14 @@ describe.each(STORES)('misbehaving receivers (%s)', (store) => {
     expect(r.requests).toHaveLength(1);
   });
 
-  it('keeps a 2xx with webhook-delivery: disable a success and the endpoint enabled', async () => {
+  // Issue 15, item 8: the instruction is honoured on a success too (Svix honours it on any answer).
+  it('keeps a 2xx with webhook-delivery: disable a success and disables the endpoint', async () => {
     const hg = await hookgate([1, 1]);
     const r = await receiver(() => ({ status: 200, headers: { 'webhook-delivery': 'disable' } }));
     const ids = await publishTo(hg, r.url);
     const attempts = await settled(hg, ids, 'success');
     expect(attempts.map((a) => a.responseStatusCode)).toEqual([200]);
-    expect((await hg.svix.endpoint.get(ids.appId, ids.endpointId)).disabled).toBe(false);
+    expect((await hg.svix.endpoint.get(ids.appId, ids.endpointId)).disabled).toBe(true);
   });
 
   it('fails only this message when a 503 carries webhook-delivery: abort-message, retries left', async () => {
