@@ -290,14 +290,18 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   /**
    * An outcome the store would not record even alone. Its lease stays, so it is never lost: the
    * delivery is sent again shortly, its attempts untouched, and from the
-   * RECORD_FAILURES_CHARGED_FROM-th failure on it is charged a failed attempt that says why.
+   * RECORD_FAILURES_CHARGED_FROM-th failure on it is charged an attempt as the receiver answered
+   * it (its status decides what becomes of the delivery: a 2xx is a success, not a failure to
+   * send again), with why in place of the response body, the only foreign content of an outcome.
    */
   function unrecorded(o: QueuedOutcome): void {
     const failures = (recordFailures.get(o.deliveryId) ?? 0) + 1;
     if (failures >= RECORD_FAILURES_CHARGED_FROM) {
       recordFailures.delete(o.deliveryId);
-      const reason = `(the outcome of this attempt could not be recorded, ${failures} times: the answer was HTTP ${o.attempt.responseStatusCode})`;
-      const charged = attemptFrom(options.retrySchedule, o.claimed, o.attempt.createdAt, noAnswer(reason));
+      const status = o.attempt.responseStatusCode;
+      const reason = `(the response of this attempt could not be recorded, ${failures} times: the answer was HTTP ${status})`;
+      const answer = { ...noAnswer(reason, o.attempt.durationMs), statusCode: status };
+      const charged = attemptFrom(options.retrySchedule, o.claimed, o.attempt.createdAt, answer);
       queueOutcome({ leaseId: o.leaseId, deliveryId: o.deliveryId, claimed: o.claimed, ...charged });
       completed();
       return;
