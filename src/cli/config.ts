@@ -192,11 +192,22 @@ function disableAfterMs(days: number): number | null {
   return days === 0 ? null : days * 24 * 3600 * 1000;
 }
 
+/** Longest configurable open time of a circuit, in ms: a year. */
+const MAX_OPEN_MS = 365 * 24 * 3600 * 1000;
+
 function healthPolicy(raw: { [K in keyof typeof DEFAULTS]: string }): HealthPolicy {
   const threshold = nonNegativeNumber('HOOKGATE_BREAKER_THRESHOLD', raw.breakerThreshold);
   if (!Number.isInteger(threshold))
     throw new Error(`HOOKGATE_BREAKER_THRESHOLD must be a whole number, got "${raw.breakerThreshold}"`);
-  const openBaseMs = positiveNumber('HOOKGATE_BREAKER_OPEN_SECONDS', raw.breakerOpenSeconds) * 1000;
+  // Whole milliseconds within a year: the open time ends up in a BIGINT column (PostgreSQL refuses
+  // a fraction or an exponent), and a circuit open for longer is an endpoint to disable instead.
+  const openBaseMs = Math.round(
+    positiveNumber('HOOKGATE_BREAKER_OPEN_SECONDS', raw.breakerOpenSeconds) * 1000,
+  );
+  if (openBaseMs < 1 || openBaseMs > MAX_OPEN_MS)
+    throw new Error(
+      `HOOKGATE_BREAKER_OPEN_SECONDS must be between 0.001 and ${MAX_OPEN_MS / 1000}, got "${raw.breakerOpenSeconds}"`,
+    );
   return {
     openAfterFailures: threshold,
     openBaseMs,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_POLICY, type DisabledReason, type HealthPolicy } from '../domain/health.js';
+import { isStorageFault } from '../store/health.js';
 import type { AttemptOutcome, ClaimedDelivery, Deferral, DisabledEndpoint, Store } from '../store/store.js';
 import { type AttemptMade, attemptFrom, makeAttempt } from './attempt.js';
 import { makeRateLimiter } from './rate-limiter.js';
@@ -57,6 +58,12 @@ type QueuedOutcome = AttemptOutcome &
     /** The delivery as claimed: what a charged attempt is made from if this one cannot be recorded. */
     claimed: ClaimedDelivery;
   };
+
+/** Outcomes recorded, and the endpoints recording them disabled. */
+interface Recorded {
+  ok: QueuedOutcome[];
+  disabled: DisabledEndpoint[];
+}
 
 export interface Dispatcher {
   /** New work may be due now (called after a publish commits). */
@@ -225,18 +232,24 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     const batch = outcomes;
     outcomes = [];
     if (batch.length === 0) return;
-    let recorded = await recordAll(batch);
-    if (!recorded) {
+    const whole = await recordAll(batch);
+    let recorded: Recorded;
+    if (typeof whole !== 'string') recorded = whole;
+    else {
       // One outcome the store refuses (bad data) must not cost the others theirs: each is
       // recorded alone, the writes sharing one group commit with each isolated, so only a bad
       // one fails. (The lone outcome of a batch of one has already been tried alone.)
-      const alone = batch.length === 1 ? [null] : await Promise.all(batch.map((o) => recordAll([o])));
+      const alone = batch.length === 1 ? [whole] : await Promise.all(batch.map((o) => recordAll([o])));
       recorded = { ok: [], disabled: [] };
       for (const [i, result] of alone.entries()) {
-        if (result) {
-          recorded.ok.push(batch[i]!);
+        const o = batch[i]!;
+        if (typeof result !== 'string') {
+          recorded.ok.push(o);
           recorded.disabled.push(...result.disabled);
-        } else unrecorded(batch[i]!);
+        } else if (result === 'refused') unrecorded(o);
+        // The store failing as a whole (database away, disk full) is no fault of the outcome:
+        // nothing is charged; the delivery is sent again once the store is back (claims wait for it).
+        else if (!closed) retryShortly(o.leaseId, o.deliveryId).catch(() => {});
       }
     }
     if (recordFailures.size > 0) for (const o of recorded.ok) recordFailures.delete(o.deliveryId);
@@ -252,10 +265,11 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  /** Records the outcomes in one write; null (the error told) if the store refused it. */
-  async function recordAll(
-    batch: QueuedOutcome[],
-  ): Promise<{ ok: QueuedOutcome[]; disabled: DisabledEndpoint[] } | null> {
+  /**
+   * Records the outcomes in one write. If it fails (the error told): 'storage_fault' when the
+   * store as a whole failed (isStorageFault), else 'refused'.
+   */
+  async function recordAll(batch: QueuedOutcome[]): Promise<Recorded | 'refused' | 'storage_fault'> {
     const started = performance.now();
     try {
       const disabled = await store.recordOutcomes(
@@ -269,21 +283,25 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
       const ms = performance.now() - started;
       observe((o) => o.recorded(ms, false));
       onError(coerceError(e));
-      return null;
+      return isStorageFault(e) ? 'storage_fault' : 'refused';
     }
   }
 
   /**
    * An outcome the store would not record even alone. Its lease stays, so it is never lost: the
    * delivery is sent again shortly, its attempts untouched, and from the
-   * RECORD_FAILURES_CHARGED_FROM-th failure on it is charged a failed attempt that says why.
+   * RECORD_FAILURES_CHARGED_FROM-th failure on it is charged an attempt as the receiver answered
+   * it (its status decides what becomes of the delivery: a 2xx is a success, not a failure to
+   * send again), with why in place of the response body, the only foreign content of an outcome.
    */
   function unrecorded(o: QueuedOutcome): void {
     const failures = (recordFailures.get(o.deliveryId) ?? 0) + 1;
     if (failures >= RECORD_FAILURES_CHARGED_FROM) {
       recordFailures.delete(o.deliveryId);
-      const reason = `(the outcome of this attempt could not be recorded, ${failures} times: the answer was HTTP ${o.attempt.responseStatusCode})`;
-      const charged = attemptFrom(options.retrySchedule, o.claimed, o.attempt.createdAt, noAnswer(reason));
+      const status = o.attempt.responseStatusCode;
+      const reason = `(the response of this attempt could not be recorded, ${failures} times: the answer was HTTP ${status})`;
+      const answer = { ...noAnswer(reason, o.attempt.durationMs), statusCode: status };
+      const charged = attemptFrom(options.retrySchedule, o.claimed, o.attempt.createdAt, answer);
       queueOutcome({ leaseId: o.leaseId, deliveryId: o.deliveryId, claimed: o.claimed, ...charged });
       completed();
       return;
@@ -338,6 +356,10 @@ export function startDispatcher(options: DispatcherOptions): Dispatcher {
   async function claimOnce(): Promise<number> {
     const free = maxInFlight - running.size;
     if (free <= 0) return 0;
+    // Nothing is sent while the store cannot take writes (its database away, its disk full): the
+    // answers could not be recorded, and each delivery would be sent again and again meanwhile.
+    // The store probes by itself; the idle poll notices its return.
+    if (store.health().state !== 'ok') return 0;
     const now = Date.now();
     const leaseId = `${workerId}:${++claims}`;
     // Endpoints out of rate-limit tokens count as full, so their work stays in the database.

@@ -68,14 +68,19 @@ export interface FailureStreak {
 export type HealthVerdict =
   | { kind: 'keep_going' }
   | { kind: 'open'; until: number; periodMs: number }
+  /** The breaker is off but the endpoint's circuit is not closed (it opened while the breaker was on). */
+  | { kind: 'close' }
   | { kind: 'disable' };
 
 export function afterFailure(streak: FailureStreak, now: number, policy: HealthPolicy): HealthVerdict {
   if (policy.disableAfterMs !== null && now - streak.failingSince >= policy.disableAfterMs) {
     return { kind: 'disable' };
   }
-  // Breaker off: failures only count towards disabling.
-  if (policy.openAfterFailures === 0) return { kind: 'keep_going' };
+  // Breaker off: failures only count towards disabling. A circuit left open or half-open from
+  // when it was on (a restart with the new setting) closes, or it would keep the endpoint to one
+  // probe at a time, the rest of its deliveries held back a lease each.
+  if (policy.openAfterFailures === 0)
+    return streak.circuitOpenUntil !== 0 ? { kind: 'close' } : { kind: 'keep_going' };
   // Already open: failures of attempts that were in flight when it opened change nothing.
   if (streak.circuitOpenUntil > now) return { kind: 'keep_going' };
   if (streak.circuitOpenUntil > 0) {

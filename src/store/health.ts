@@ -80,3 +80,15 @@ export function makeHealthTracker(
 export function storageError(fault: StorageFault, cause: unknown): ApiError {
   return new ApiError(fault, undefined, undefined, { cause });
 }
+
+const FAULTS: ReadonlySet<string> = new Set<StorageFault>([
+  'database_unavailable',
+  'storage_full',
+  'storage_lost',
+  'storage_failed',
+]);
+
+/** Whether `error` is the store failing as a whole (see storageError), not a write it refused. */
+export function isStorageFault(error: unknown): boolean {
+  return error instanceof ApiError && FAULTS.has(error.code);
+}

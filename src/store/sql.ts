@@ -132,6 +132,10 @@ export const COUNT_FAILURE = `UPDATE endpoints
 /** Parameters: open until, period in ms, endpoint id. */
 export const OPEN_CIRCUIT = 'UPDATE endpoints SET circuit_open_until = ?, circuit_period_ms = ? WHERE id = ?';
 
+/** Closes the circuit, the failure streak kept (breaker turned off). Parameter: endpoint id. */
+export const CLOSE_CIRCUIT =
+  'UPDATE endpoints SET circuit_open_until = 0, circuit_period_ms = 0 WHERE id = ?';
+
 /**
  * Marks a delivery held back by its endpoint's circuit (in `locked_by`, with no lease:
  * `locked_until` stays in the past). A lease, a settle or a deferral overwrites it; closing the

@@ -44,4 +44,17 @@ describe('HOOKGATE_BREAKER_THRESHOLD and HOOKGATE_BREAKER_OPEN_SECONDS', () => {
     expect(() => parseConfig({ breakerOpenSeconds: '0' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
     expect(() => parseConfig({ breakerOpenSeconds: 'soon' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
   });
+
+  // The open time becomes circuit_open_until, a BIGINT of milliseconds: PostgreSQL refused a
+  // fraction ("1700000000000.1") or 1e+303, every outcome opening a circuit failed to record,
+  // and the endpoint's failing deliveries were sent again forever.
+  it('keep the open time a whole number of milliseconds within a year, refusing what is not', () => {
+    expect(parseConfig({ breakerOpenSeconds: '0.0015' }).health.openBaseMs).toBe(2);
+    expect(Number.isInteger(parseConfig({ breakerOpenSeconds: '1.0001' }).health.openBaseMs)).toBe(true);
+    expect(() => parseConfig({ breakerOpenSeconds: '0.0001' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
+    expect(() => parseConfig({ breakerOpenSeconds: '1e300' })).toThrow('HOOKGATE_BREAKER_OPEN_SECONDS');
+    expect(parseConfig({ breakerOpenSeconds: String(365 * 24 * 3600) }).health.openBaseMs).toBe(
+      365 * 24 * 3600 * 1000,
+    );
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * One outcome the store refuses to record must not take the others of its batch with it, and a
- * delivery whose outcome can never be recorded ends failed instead of being sent forever. The
- * dispatcher runs against a real store of each kind, wrapped so that recording fails whenever a
- * batch holds the answered attempt of one chosen message (as PostgreSQL refused a NUL).
+ * delivery whose outcome can never be recorded is charged an attempt instead of being sent
+ * forever: as the receiver answered it (a 2xx ends it a success), without the response refused.
+ * The dispatcher runs against a real store of each kind, wrapped so that recording fails
+ * whenever a batch holds the receiver's response to one chosen message (as PostgreSQL refused a NUL).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { eventually, STORES, type StoreKind, tempDir } from '../helpers/hookgate
 import { createTestDatabase } from '../helpers/postgres.js';
 
 const MESSAGES = 4;
+/** What the receiver answers. */
+const RESPONSE = 'ok';
 
 async function openStore(kind: StoreKind): Promise<{ store: Store; close: () => Promise<void> }> {
   if (kind === 'postgres') {
@@ -37,13 +40,16 @@ async function openStore(kind: StoreKind): Promise<{ store: Store; close: () => 
   return { store, close };
 }
 
-/** The store, except that recording throws for any batch with an answered attempt of `msgId`. */
+/**
+ * The store, except that recording throws for any batch with the receiver's response to an
+ * attempt of `msgId` (as PostgreSQL refused a NUL in it).
+ */
 function refusingOutcomesOf(store: Store, msgId: () => string): Store {
   return new Proxy(store, {
     get(target, key) {
       if (key === 'recordOutcomes') {
         return ((outcomes, health) =>
-          outcomes.some((o) => o.attempt.msgId === msgId() && o.attempt.responseStatusCode !== 0)
+          outcomes.some((o) => o.attempt.msgId === msgId() && o.attempt.response === RESPONSE)
             ? Promise.reject(new Error('invalid byte sequence (forced)'))
             : target.recordOutcomes(outcomes, health)) satisfies Store['recordOutcomes'];
       }
@@ -59,7 +65,7 @@ describe.each(STORES)('dispatcher: an outcome the store cannot record (%s)', (ki
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  it('records the others of its batch, sends it again, and charges it a failed attempt after repeated failures', async () => {
+  it('records the others of its batch, sends it again, and charges it as answered, without its response, after repeated failures', async () => {
     const { store, close } = await openStore(kind);
     cleanup.push(close);
     const app = await store.createApp({ name: 'hooks', uid: null, metadata: {}, rateLimit: null });
@@ -90,7 +96,7 @@ describe.each(STORES)('dispatcher: an outcome the store cannot record (%s)', (ki
         sent.push(String(req.headers['webhook-id']));
         return {
           statusCode: 200,
-          response: 'ok',
+          response: RESPONSE,
           durationMs: 1,
           retryAfter: undefined,
           deliveryControl: undefined,
@@ -131,18 +137,21 @@ describe.each(STORES)('dispatcher: an outcome the store cannot record (%s)', (ki
       return true;
     });
     for (const id of ids.filter((i) => i !== bad)) expect(sent.filter((s) => s === id)).toHaveLength(1);
-    // The bad one is sent again until its third failure to record, then charged and failed.
+    // The bad one is sent again until its third failure to record, then charged as the receiver
+    // answered (a success: nothing more is sent), with why in place of the response it refused.
     const [charged] = await eventually(async () => {
       const attempts = await attemptsOf(bad);
       return attempts.length > 0 ? attempts : null;
     }, 20_000);
-    expect(charged).toMatchObject({ responseStatusCode: 0, succeeded: false });
+    expect(charged).toMatchObject({ responseStatusCode: 200, succeeded: true });
     expect(String(charged!.response)).toContain('could not be recorded');
     expect(sent.filter((s) => s === bad)).toHaveLength(3);
     const [delivery] = (
       await store.listDeliveriesOfMessage(app.id, bad, { limit: 10, iterator: null, order: 'ascending' })
     ).data;
-    expect(delivery!.status).toBe('fail');
+    expect(delivery!.status).toBe('success');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(sent.filter((s) => s === bad)).toHaveLength(3);
     expect(errors.some((e) => e.message.includes('forced'))).toBe(true);
   }, 30_000);
 });

@@ -68,6 +68,12 @@ describe('afterFailure with the breaker off (threshold 0)', () => {
     expect(afterFailure(streak({ consecutiveFailures: 1000 }), now, off)).toEqual({ kind: 'keep_going' });
     expect(afterFailure(streak({ failingSince: now - 86_400_000 }), now, off)).toEqual({ kind: 'disable' });
   });
+
+  it('closes a circuit that opened while the breaker was on', () => {
+    const off = { ...policy, openAfterFailures: 0 };
+    expect(afterFailure(streak({ circuitOpenUntil: now - 1 }), now, off)).toEqual({ kind: 'close' });
+    expect(afterFailure(streak({ circuitOpenUntil: now + 1000 }), now, off)).toEqual({ kind: 'close' });
+  });
 });
 
 describe('dueVerdict', () => {

@@ -3,6 +3,7 @@ import type { EndpointSecret } from '../../domain/model.js';
 import { bodyFromColumns } from '../bytes.js';
 import { attemptInsertValues, deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
+  CLOSE_CIRCUIT,
   COUNT_FAILURE,
   DEFER_DELIVERY,
   DEFER_ENDPOINT_DELIVERIES,
@@ -272,6 +273,10 @@ export function makeDispatch({ rows, commit, transaction }: PgContext): Dispatch
                   a.createdAt,
                   verdict.until,
                 ]);
+              }
+              if (verdict.kind === 'close') {
+                await tx.run(CLOSE_CIRCUIT, [a.endpointId]);
+                await tx.run(RELEASE, [a.createdAt, a.endpointId]);
               }
             }
           }

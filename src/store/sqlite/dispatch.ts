@@ -3,6 +3,7 @@ import type { EndpointSecret } from '../../domain/model.js';
 import { bodyFromColumns } from '../bytes.js';
 import { attemptInsertValues, deliveryHeaders, type StreakRow, toStreak } from '../rows.js';
 import {
+  CLOSE_CIRCUIT,
   COUNT_FAILURE,
   DEFER_DELIVERY,
   DEFER_ENDPOINT_DELIVERIES,
@@ -228,6 +229,10 @@ export function makeDispatch({ prepare, commit }: SqliteContext): DispatchStore 
             if (verdict.kind === 'open') {
               prepare(OPEN_CIRCUIT).run(verdict.until, verdict.periodMs, a.endpointId);
               prepare(DEFER_ENDPOINT_DELIVERIES).run(verdict.until, a.endpointId, a.createdAt, verdict.until);
+            }
+            if (verdict.kind === 'close') {
+              prepare(CLOSE_CIRCUIT).run(a.endpointId);
+              prepare(RELEASE_HELD).run(a.createdAt, a.endpointId);
             }
           }
         }
